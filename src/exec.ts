@@ -1,0 +1,162 @@
+import { spawn } from 'node:child_process'
+import { basename } from 'node:path'
+import { redact } from './redact.js'
+
+/** Where a running program's output goes while it runs (a step's buffered log). */
+export interface OutputSink {
+  write(text: string): void
+}
+
+export interface RunOptions {
+  timeoutMs?: number
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Written to the program's stdin, then closed. */
+  input?: string
+  sink?: OutputSink
+  /** Return the result instead of throwing on a non-zero exit. */
+  allowFailure?: boolean
+}
+
+export interface RunResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  durationMs: number
+}
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000
+const KEEP_BYTES = 8 * 1024 * 1024
+const TAIL_LINES = 12
+
+/** A program that failed: names the tool, its exit code and the last lines it printed. */
+export class ToolError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly tail: string,
+    readonly timedOut: boolean,
+    readonly timeoutMs: number
+  ) {
+    super(ToolError.describe(tool, args, exitCode, tail, timedOut, timeoutMs))
+    this.name = 'ToolError'
+  }
+
+  private static describe(
+    tool: string,
+    args: readonly string[],
+    exitCode: number | null,
+    tail: string,
+    timedOut: boolean,
+    timeoutMs: number
+  ): string {
+    const cmd = redact([basename(tool), ...args.slice(0, 3)].join(' '))
+    const what = timedOut
+      ? `timed out after ${formatMs(timeoutMs)}`
+      : exitCode === null
+        ? 'could not be started'
+        : `failed with exit code ${exitCode}`
+    return tail ? `${cmd} ${what}: ${tail}` : `${cmd} ${what}`
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`
+  if (ms % 1000 === 0) return `${ms / 1000}s`
+  return `${ms}ms`
+}
+
+/** The last meaningful lines of a program's output, redacted. */
+export function lastLines(text: string, n = TAIL_LINES): string {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '')
+  return redact(lines.slice(-n).join('\n'))
+}
+
+function keep(buf: string, chunk: string): string {
+  const next = buf + chunk
+  return next.length > KEEP_BYTES ? next.slice(next.length - KEEP_BYTES) : next
+}
+
+/**
+ * The one way this action runs a program: a tool and its arguments, never a shell string,
+ * always bounded by a timeout. The whole process group is killed on timeout.
+ */
+export function run(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    let settled = false
+    const child = spawn(tool, [...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true
+    })
+    const timer = setTimeout(() => {
+      timedOut = true
+      kill(child.pid)
+    }, timeoutMs)
+    child.stdout.setEncoding('utf8')
+    child.stderr.setEncoding('utf8')
+    child.stdout.on('data', (d: string) => {
+      stdout = keep(stdout, d)
+      opts.sink?.write(redact(d))
+    })
+    child.stderr.on('data', (d: string) => {
+      stderr = keep(stderr, d)
+      opts.sink?.write(redact(d))
+    })
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(opts.input ?? '')
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      const why = err.code === 'ENOENT' ? `${tool} was not found` : err.message
+      reject(new ToolError(tool, args, null, redact(why), false, timeoutMs))
+    })
+    child.on('close', (code, signal) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      const exitCode = code ?? (signal ? 128 : 1)
+      const result = { exitCode, stdout, stderr, durationMs: Date.now() - started }
+      if (timedOut || (exitCode !== 0 && !opts.allowFailure)) {
+        const tail = lastLines(stderr) || lastLines(stdout)
+        reject(new ToolError(tool, args, timedOut ? null : exitCode, tail, timedOut, timeoutMs))
+      } else {
+        resolve(result)
+      }
+    })
+  })
+}
+
+function kill(pid: number | undefined): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Runs a program and parses its stdout as JSON. */
+export async function runJson<T>(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<T> {
+  const { stdout } = await run(tool, args, opts)
+  try {
+    return JSON.parse(stdout) as T
+  } catch {
+    throw new ToolError(tool, args, 0, `printed output that is not JSON: ${lastLines(stdout, 3)}`, false, 0)
+  }
+}

@@ -1,0 +1,436 @@
+import { existsSync, statSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import {
+  Invalid,
+  parseBaseUrl,
+  parseBoolean,
+  parseChoice,
+  parseDnsLabel,
+  parseDuration,
+  parseKeyValues,
+  parseLines,
+  parseList,
+  parseMemory,
+  parsePositiveInt,
+  parseVersion,
+  splitArgs
+} from './parse.js'
+
+export const CLUSTERS = ['minikube', 'existing'] as const
+export const CLEANUPS = ['always', 'on-success', 'never'] as const
+export const DRIVERS = [
+  'docker',
+  'podman',
+  'none',
+  'ssh',
+  'kvm2',
+  'qemu2',
+  'qemu',
+  'virtualbox',
+  'vmware',
+  'parallels',
+  'hyperkit',
+  'hyperv',
+  'vfkit',
+  'krunkit'
+] as const
+export const IMAGE_LOADS = ['load', 'docker-env'] as const
+export const COMMENTS = ['auto', 'always', 'never', 'on-failure'] as const
+export const HELM_TESTS = ['auto', 'true', 'false'] as const
+
+export interface ImageSpec {
+  name: string
+  context: string
+  dockerfile: string
+  target?: string
+  buildArgs: { key: string; value: string }[]
+  platform?: string
+  /** Dot path of the chart's image map, e.g. `backend.image`. */
+  values?: string
+}
+
+export interface HealthCheck {
+  /** How the check is named in the report. */
+  label: string
+  service?: string
+  port?: number | string
+  ingressHost?: string
+  path: string
+  expectStatus: number
+  expectBody?: string
+}
+
+/** Every input of action.yml, typed and validated. Keys follow the action.yml names. */
+export interface Inputs {
+  cluster: (typeof CLUSTERS)[number]
+  minikubeVersion: string
+  helmVersion: string
+  /** '' means: the cluster's Kubernetes version. */
+  kubectlVersion: string
+  minikubeBaseUrl: string
+  helmBaseUrl: string
+  kubectlBaseUrl: string
+  /** '' means: minikube's default. */
+  kubernetesVersion: string
+  driver: (typeof DRIVERS)[number]
+  cpus: string
+  memory: string
+  nodes: number
+  addons: { auto: boolean; names: string[] }
+  startArgs: string[]
+  clusterTimeoutMs: number
+  minikubeCache: boolean
+  cleanup: (typeof CLEANUPS)[number]
+  images: ImageSpec[]
+  /** '' means: sha-<7 chars of the commit>. */
+  imageTag: string
+  imageLoad: (typeof IMAGE_LOADS)[number]
+  /** '' means: discover `charts/<one>/Chart.yaml`. */
+  chart: string
+  release: string
+  namespace: string
+  valuesFiles: string[]
+  set: string[]
+  setString: string[]
+  secretValues: { key: string; value: string }[]
+  helmArgs: string[]
+  rollbackOnFailure: boolean
+  waitTimeoutMs: number
+  failFast: boolean
+  healthChecks: HealthCheck[]
+  helmTest: (typeof HELM_TESTS)[number]
+  githubToken: string
+  comment: (typeof COMMENTS)[number]
+  commentHeader: string
+  jobSummary: boolean
+  diagnosticsArtifact: boolean
+}
+
+/** Defaults of action.yml; an input read as '' falls back to these, so a local run behaves the same. */
+export const DEFAULTS: Record<string, string> = {
+  cluster: 'minikube',
+  'minikube-version': 'v1.39.0',
+  'helm-version': 'v4.3.1',
+  'kubectl-version': '',
+  'minikube-base-url': 'https://github.com/kubernetes/minikube/releases/download',
+  'helm-base-url': 'https://get.helm.sh',
+  'kubectl-base-url': 'https://dl.k8s.io/release',
+  'kubernetes-version': '',
+  driver: 'docker',
+  cpus: '2',
+  memory: '4096',
+  nodes: '1',
+  addons: 'auto',
+  'start-args': '',
+  'cluster-timeout': '5m',
+  'minikube-cache': 'true',
+  cleanup: 'always',
+  images: '',
+  'image-tag': '',
+  'image-load': 'load',
+  chart: '',
+  release: '',
+  namespace: 'preview',
+  'values-files': '',
+  set: '',
+  'set-string': '',
+  'secret-values': '',
+  'helm-args': '',
+  'rollback-on-failure': 'false',
+  'wait-timeout': '5m',
+  'fail-fast': 'true',
+  'health-checks': '',
+  'helm-test': 'auto',
+  'github-token': '',
+  comment: 'auto',
+  'comment-header': '',
+  'job-summary': 'true',
+  'diagnostics-artifact': 'true'
+}
+
+/** All problems with the inputs, each naming the input, the value and what is accepted. */
+export class InputErrors extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'))
+    this.name = 'InputErrors'
+  }
+}
+
+const IMAGE_KEYS = ['name', 'context', 'dockerfile', 'target', 'build-args', 'platform', 'values']
+const CHECK_KEYS = ['name', 'service', 'port', 'ingress-host', 'path', 'expect-status', 'expect-body']
+
+/**
+ * Reads and validates every input. `read` returns the raw input ('' when unset);
+ * `workspace` is where relative paths (contexts, chart, values files) are resolved.
+ * Throws InputErrors listing every problem, before anything has been started.
+ */
+export function parseInputs(read: (name: string) => string, workspace: string): Inputs {
+  const problems: string[] = []
+  const raw = (name: string): string => {
+    const v = read(name)
+    return v.trim() === '' ? (DEFAULTS[name] ?? '') : v
+  }
+  function field<T>(name: string, parser: (v: string) => T, fallback: T): T {
+    const value = raw(name)
+    try {
+      return parser(value)
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err
+      problems.push(`input '${name}' must be ${err.message}, got '${shorten(value)}'`)
+      return fallback
+    }
+  }
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(workspace, p))
+
+  const cluster = field('cluster', (v) => parseChoice(v, CLUSTERS), 'minikube')
+  const cpus = field(
+    'cpus',
+    (v) => {
+      const t = v.trim().toLowerCase()
+      if (t === 'max' || t === 'no-limit') return t
+      if (!/^\d+$/.test(t) || Number(t) < 1) throw new Invalid(`a whole number of at least 1, or 'max'`)
+      return t
+    },
+    '2'
+  )
+  const addonsRaw = field('addons', parseList, [])
+  const auto = addonsRaw.some((a) => a.toLowerCase() === 'auto')
+  const addonNames = addonsRaw.filter((a) => a.toLowerCase() !== 'auto')
+  for (const a of addonNames) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) {
+      problems.push(`input 'addons' must be a list of minikube addon names (or 'auto'), got '${shorten(a)}'`)
+    }
+  }
+
+  const imageTag = field(
+    'image-tag',
+    (v) => {
+      const t = v.trim()
+      if (t === '') return ''
+      if (t === 'latest') throw new Invalid(`a tag other than 'latest' (a moving tag defeats caching and pull policies)`)
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)) throw new Invalid('a Docker tag (letters, digits, _ . -; at most 128)')
+      return t
+    },
+    ''
+  )
+
+  const images = field('images', (v) => parseImages(v, path), [])
+
+  const chart = field(
+    'chart',
+    (v) => {
+      const t = v.trim()
+      if (t === '') return ''
+      if (!existsSync(join(path(t), 'Chart.yaml'))) throw new Invalid('the path of a chart folder holding Chart.yaml')
+      return path(t)
+    },
+    ''
+  )
+
+  const valuesFiles = field(
+    'values-files',
+    (v) =>
+      parseLines(v).map((f) => {
+        if (!existsSync(path(f))) throw new Invalid(`a list of existing files; '${f}' does not exist`)
+        return path(f)
+      }),
+    []
+  )
+  const needsEquals = (v: string): string[] =>
+    parseLines(v).map((line, i) => {
+      if (line.indexOf('=') <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
+      return line
+    })
+
+  const inputs: Inputs = {
+    cluster,
+    minikubeVersion: field('minikube-version', (v) => parseVersion(v), 'latest'),
+    helmVersion: field('helm-version', (v) => parseVersion(v), 'latest'),
+    kubectlVersion: field('kubectl-version', (v) => parseVersion(v, true), ''),
+    minikubeBaseUrl: field('minikube-base-url', parseBaseUrl, ''),
+    helmBaseUrl: field('helm-base-url', parseBaseUrl, ''),
+    kubectlBaseUrl: field('kubectl-base-url', parseBaseUrl, ''),
+    kubernetesVersion: field(
+      'kubernetes-version',
+      (v) => {
+        const t = v.trim().toLowerCase()
+        if (t === '' || t === 'stable' || t === 'latest') return t
+        return parseVersion(v)
+      },
+      ''
+    ),
+    driver: field('driver', (v) => parseChoice(v, DRIVERS), 'docker'),
+    cpus,
+    memory: field('memory', parseMemory, '4096mb'),
+    nodes: field('nodes', parsePositiveInt, 1),
+    addons: { auto, names: addonNames },
+    startArgs: field('start-args', splitArgs, []),
+    clusterTimeoutMs: field('cluster-timeout', parseDuration, 300_000),
+    minikubeCache: field('minikube-cache', parseBoolean, true),
+    cleanup: field('cleanup', (v) => parseChoice(v, CLEANUPS), 'always'),
+    images,
+    imageTag,
+    imageLoad: field('image-load', (v) => parseChoice(v, IMAGE_LOADS), 'load'),
+    chart,
+    release: field('release', (v) => (v.trim() === '' ? '' : parseDnsLabel(v)), ''),
+    namespace: field('namespace', (v) => parseDnsLabel(v, 63), 'preview'),
+    valuesFiles,
+    set: field('set', needsEquals, []),
+    setString: field('set-string', needsEquals, []),
+    secretValues: field('secret-values', parseKeyValues, []),
+    helmArgs: field('helm-args', splitArgs, []),
+    rollbackOnFailure: field('rollback-on-failure', parseBoolean, false),
+    waitTimeoutMs: field('wait-timeout', parseDuration, 300_000),
+    failFast: field('fail-fast', parseBoolean, true),
+    healthChecks: field('health-checks', parseHealthChecks, []),
+    helmTest: field('helm-test', (v) => parseChoice(v, HELM_TESTS), 'auto'),
+    githubToken: read('github-token').trim(),
+    comment: field('comment', (v) => parseChoice(v, COMMENTS), 'auto'),
+    commentHeader: raw('comment-header').trim(),
+    jobSummary: field('job-summary', parseBoolean, true),
+    diagnosticsArtifact: field('diagnostics-artifact', parseBoolean, true)
+  }
+  if (cluster === 'existing' && inputs.imageLoad === 'load' && images.length > 0) {
+    // An existing cluster has no `minikube image load`: its nodes must pull the images.
+    problems.push(
+      `input 'images' needs 'cluster: minikube': an existing cluster cannot be loaded with images built on the runner (push them to a registry and set the chart's image values instead)`
+    )
+  }
+  if (problems.length > 0) throw new InputErrors(problems)
+  return inputs
+}
+
+function shorten(v: string): string {
+  const one = v.replace(/\s+/g, ' ').trim()
+  return one.length > 80 ? `${one.slice(0, 77)}...` : one
+}
+
+function yamlList(raw: string, what: string): unknown[] {
+  if (raw.trim() === '') return []
+  let doc: unknown
+  try {
+    doc = parseYaml(raw)
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    throw new Invalid(`a YAML list of ${what} (${msg})`)
+  }
+  if (doc === null || doc === undefined) return []
+  if (!Array.isArray(doc)) throw new Invalid(`a YAML list of ${what}`)
+  return doc
+}
+
+function entry(item: unknown, i: number, allowed: string[]): Record<string, unknown> {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    throw new Invalid(`a list of mappings; entry ${i + 1} is not a mapping`)
+  }
+  const obj = item as Record<string, unknown>
+  const unknown = Object.keys(obj).filter((k) => !allowed.includes(k))
+  if (unknown.length > 0) {
+    throw new Invalid(`entries with keys ${allowed.join(', ')}; entry ${i + 1} has unknown key '${unknown[0]}'`)
+  }
+  return obj
+}
+
+function str(obj: Record<string, unknown>, key: string, i: number): string | undefined {
+  const v = obj[key]
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'object') throw new Invalid(`a text value for '${key}'; entry ${i + 1} has a ${Array.isArray(v) ? 'list' : 'mapping'}`)
+  return String(v)
+}
+
+export function parseImages(raw: string, path: (p: string) => string): ImageSpec[] {
+  const names = new Set<string>()
+  return yamlList(raw, 'images (name, context, dockerfile, target, build-args, platform, values)').map((item, i) => {
+    const obj = entry(item, i, IMAGE_KEYS)
+    const name = str(obj, 'name', i)
+    if (!name) throw new Invalid(`an image list whose entries have a 'name'; entry ${i + 1} has none`)
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(name)) {
+      throw new Invalid(`image names Docker accepts (lower-case, digits, . _ - /); '${name}' is not one`)
+    }
+    if (names.has(name)) throw new Invalid(`distinct image names; '${name}' appears twice`)
+    names.add(name)
+    const context = str(obj, 'context', i)
+    if (!context) throw new Invalid(`an image list whose entries have a 'context'; '${name}' has none`)
+    const ctx = path(context)
+    if (!existsSync(ctx) || !statSync(ctx).isDirectory()) {
+      throw new Invalid(`an existing folder as the 'context' of '${name}'; '${context}' does not exist`)
+    }
+    const df = str(obj, 'dockerfile', i)
+    const dockerfile = df ? (isAbsolute(df) ? df : resolve(ctx, df)) : join(ctx, 'Dockerfile')
+    if (!existsSync(dockerfile)) {
+      throw new Invalid(`an existing Dockerfile for '${name}'; ${df ? `'${df}'` : `'${context}/Dockerfile'`} does not exist`)
+    }
+    const values = str(obj, 'values', i)
+    if (values !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(values)) {
+      throw new Invalid(`a dot path such as 'backend.image' for 'values' of '${name}'; got '${values}'`)
+    }
+    return {
+      name,
+      context: ctx,
+      dockerfile,
+      target: str(obj, 'target', i),
+      buildArgs: buildArgs(obj['build-args'], name),
+      platform: str(obj, 'platform', i),
+      values
+    }
+  })
+}
+
+function buildArgs(v: unknown, name: string): { key: string; value: string }[] {
+  if (v === undefined || v === null) return []
+  if (Array.isArray(v)) {
+    return v.map((line) => {
+      const s = String(line)
+      const at = s.indexOf('=')
+      if (at <= 0) throw new Invalid(`'build-args' of '${name}' as KEY=value lines or a mapping; '${s}' has no '='`)
+      return { key: s.slice(0, at), value: s.slice(at + 1) }
+    })
+  }
+  if (typeof v === 'object') {
+    return Object.entries(v as Record<string, unknown>).map(([key, value]) => ({ key, value: String(value) }))
+  }
+  if (typeof v === 'string') return parseKeyValues(v)
+  throw new Invalid(`'build-args' of '${name}' as KEY=value lines or a mapping`)
+}
+
+export function parseHealthChecks(raw: string): HealthCheck[] {
+  return yamlList(raw, 'health checks ({service, port, path} or {ingress-host, path})').map((item, i) => {
+    const obj = entry(item, i, CHECK_KEYS)
+    const service = str(obj, 'service', i)
+    const ingressHost = str(obj, 'ingress-host', i)
+    if (!service && !ingressHost) {
+      throw new Invalid(`health checks with a 'service' or an 'ingress-host'; entry ${i + 1} has neither`)
+    }
+    if (service && ingressHost) {
+      throw new Invalid(`health checks with a 'service' or an 'ingress-host', not both; entry ${i + 1} has both`)
+    }
+    let port: number | string | undefined
+    const rawPort = obj['port']
+    if (service) {
+      if (rawPort === undefined || rawPort === null || rawPort === '') {
+        throw new Invalid(`a 'port' for every service check; entry ${i + 1} ('${service}') has none`)
+      }
+      port = /^\d+$/.test(String(rawPort)) ? Number(rawPort) : String(rawPort)
+      if (typeof port === 'number' && (port < 1 || port > 65535)) {
+        throw new Invalid(`a port between 1 and 65535; entry ${i + 1} has ${port}`)
+      }
+    }
+    const path = str(obj, 'path', i) ?? '/'
+    if (!path.startsWith('/')) throw new Invalid(`a 'path' starting with '/'; entry ${i + 1} has '${path}'`)
+    const statusRaw = str(obj, 'expect-status', i) ?? '200'
+    if (!/^[1-5]\d\d$/.test(statusRaw)) {
+      throw new Invalid(`an HTTP status such as 200 for 'expect-status'; entry ${i + 1} has '${statusRaw}'`)
+    }
+    const target = service ? `${service}:${port}` : (ingressHost as string)
+    return {
+      label: str(obj, 'name', i) ?? `${target}${path}`,
+      service,
+      port,
+      ingressHost,
+      path,
+      expectStatus: Number(statusRaw),
+      expectBody: str(obj, 'expect-body', i)
+    }
+  })
+}

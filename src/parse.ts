@@ -1,0 +1,163 @@
+// Small parsers for input values. Each returns a value or throws a message fragment that
+// says what was expected; inputs.ts adds the input's name.
+
+export class Invalid extends Error {}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** `90s`, `5m`, `1h30m`, `300` (seconds) → milliseconds. */
+export function parseDuration(raw: string): number {
+  const text = raw.trim()
+  if (/^\d+$/.test(text)) {
+    const n = Number(text) * 1000
+    if (n > 0) return n
+  }
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
+  let total = 0
+  let consumed = 0
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * (UNITS[m[2] as string] as number)
+    consumed = re.lastIndex
+  }
+  if (text === '' || consumed !== text.length || total <= 0) {
+    throw new Invalid(`a duration such as '90s', '5m' or '1h30m'`)
+  }
+  return Math.round(total)
+}
+
+export function parseBoolean(raw: string): boolean {
+  const t = raw.trim().toLowerCase()
+  if (t === 'true') return true
+  if (t === 'false') return false
+  throw new Invalid(`'true' or 'false'`)
+}
+
+export function parseChoice<T extends string>(raw: string, choices: readonly T[]): T {
+  const t = raw.trim().toLowerCase()
+  const found = choices.find((c) => c === t)
+  if (found === undefined) throw new Invalid(`one of ${choices.map((c) => `'${c}'`).join(', ')}`)
+  return found
+}
+
+export function parsePositiveInt(raw: string): number {
+  const t = raw.trim()
+  if (!/^\d+$/.test(t) || Number(t) < 1) throw new Invalid('a whole number of at least 1')
+  return Number(t)
+}
+
+/** `v1.2.3` or `latest`; `1.2.3` is accepted and given its `v`. */
+export function parseVersion(raw: string, allowEmpty = false): string {
+  const t = raw.trim()
+  if (t === '' && allowEmpty) return ''
+  if (t.toLowerCase() === 'latest') return 'latest'
+  const m = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(t)
+  if (!m) throw new Invalid(`a version like 'v1.2.3' or 'latest'`)
+  return `v${m[1]}`
+}
+
+export function parseBaseUrl(raw: string): string {
+  const t = raw.trim().replace(/\/+$/, '')
+  let url: URL
+  try {
+    url = new URL(t)
+  } catch {
+    throw new Invalid('an http(s) URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid('an http(s) URL')
+  return t
+}
+
+/** DNS-1123 label: what Kubernetes accepts as a namespace or Helm as a release name. */
+export function parseDnsLabel(raw: string, max = 53): string {
+  const t = raw.trim()
+  if (t.length > max || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(t)) {
+    throw new Invalid(
+      `a DNS-1123 name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most ${max} characters`
+    )
+  }
+  return t
+}
+
+/** Non-empty lines, trimmed; `#` starts a comment line. */
+export function parseLines(raw: string): string[] {
+  return raw
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+}
+
+/** Comma or newline separated list. */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+}
+
+/** `key=value` lines; the value may contain `=`. */
+export function parseKeyValues(raw: string): { key: string; value: string }[] {
+  return parseLines(raw).map((line, i) => {
+    const at = line.indexOf('=')
+    if (at <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has no key=value`)
+    return { key: line.slice(0, at).trim(), value: line.slice(at + 1) }
+  })
+}
+
+/**
+ * Splits a string into words the way a POSIX shell would (quotes, backslashes), without
+ * expanding anything. The words are passed as argv; no shell ever sees them.
+ */
+export function splitArgs(raw: string): string[] {
+  const words: string[] = []
+  let word = ''
+  let inWord = false
+  let quote: '"' | "'" | null = null
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i] as string
+    if (quote === "'") {
+      if (c === "'") quote = null
+      else word += c
+    } else if (quote === '"') {
+      if (c === '"') quote = null
+      else if (c === '\\' && i + 1 < raw.length && '"\\$`\n'.includes(raw[i + 1] as string)) {
+        word += raw[++i]
+      } else word += c
+    } else if (c === "'" || c === '"') {
+      quote = c
+      inWord = true
+    } else if (c === '\\') {
+      if (i + 1 < raw.length) {
+        const next = raw[++i] as string
+        if (next !== '\n') {
+          word += next
+          inWord = true
+        }
+      } else {
+        throw new Invalid('arguments without a trailing backslash')
+      }
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word)
+      word = ''
+      inWord = false
+    } else {
+      word += c
+      inWord = true
+    }
+  }
+  if (quote) throw new Invalid(`arguments with balanced quotes (an unclosed ${quote} was found)`)
+  if (inWord) words.push(word)
+  return words
+}
+
+/** Minikube's --memory: megabytes, a size with a unit, or 'max' / 'no-limit'. Returns minikube's form. */
+export function parseMemory(raw: string): string {
+  const t = raw.trim().toLowerCase()
+  if (t === 'max' || t === 'no-limit') return t
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb|t|tb|ki|kib|mi|mib|gi|gib)?$/.exec(t)
+  if (!m) throw new Invalid(`megabytes (e.g. '4096'), a size with a unit ('4g', '8192mb') or 'max'`)
+  const n = Number(m[1])
+  const unit = (m[2] ?? 'mb')[0] as string
+  const mb = unit === 'b' ? n / 1e6 : unit === 'k' ? n / 1e3 : unit === 'm' ? n : unit === 'g' ? n * 1024 : n * 1024 * 1024
+  if (mb < 1800) throw new Invalid(`at least 1800 MB (minikube refuses less), got ${Math.round(mb)} MB`)
+  return m[2] ? `${m[1]}${m[2]}` : `${m[1]}mb`
+}

@@ -1,0 +1,162 @@
+// The single record of a run. Steps append to it; renderers are pure functions of it.
+
+export type Status = 'healthy' | 'unhealthy' | 'error'
+export type StepStatus = 'pending' | 'running' | 'success' | 'failure' | 'skipped'
+
+export interface StepResult {
+  id: string
+  title: string
+  status: StepStatus
+  /** Epoch milliseconds. */
+  startedAt?: number
+  endedAt?: number
+  durationMs?: number
+  /** Why it failed, in plain words. */
+  reason?: string
+  /** For a skipped step: the id of the failed step it depended on. */
+  skippedBecause?: string
+}
+
+export interface ToolInfo {
+  name: string
+  version: string
+  path: string
+  /** True when it came from the tool cache without a download. */
+  cached: boolean
+}
+
+export interface ClusterInfo {
+  kind: 'minikube' | 'existing'
+  kubernetesVersion?: string
+  ip?: string
+  driver?: string
+  nodes?: number
+  kubeconfig?: string
+  addons?: string[]
+}
+
+export interface ImageInfo {
+  name: string
+  reference: string
+  id?: string
+  sizeBytes?: number
+  buildMs?: number
+  loadMs?: number
+  /** How the image reached the cluster. */
+  delivery?: 'loaded' | 'already-present' | 'docker-env'
+}
+
+export interface ReleaseInfo {
+  name: string
+  namespace: string
+  chart: string
+  chartVersion?: string
+  revision?: number
+  helmVersion?: string
+}
+
+/** The verdict on one workload of the release. */
+export interface Verdict {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'Pod'
+  name: string
+  state: 'healthy' | 'progressing' | 'failed'
+  /** Ready pods over wanted pods, e.g. `1/2` (for a Job: succeeded/completions). */
+  ready: string
+  restarts: number
+  /** Short machine-ish reason, e.g. `CrashLoopBackOff`, `ImagePullBackOff`, `Unschedulable`. */
+  reason?: string
+  /** Human detail: the container, the message Kubernetes gave. */
+  message?: string
+  /** Pods of this workload (names), unhealthy ones first. */
+  pods: string[]
+  /** Pods that are unhealthy, for diagnostics. */
+  unhealthyPods: string[]
+}
+
+export interface HealthCheckResult {
+  label: string
+  url: string
+  ok: boolean
+  status?: number
+  latencyMs?: number
+  attempts: number
+  error?: string
+}
+
+export interface HelmTestResult {
+  passed: boolean
+  pods: { name: string; phase: string; log?: string }[]
+  message?: string
+}
+
+export interface DiagnosticSection {
+  title: string
+  body: string
+}
+
+export interface Diagnostics {
+  sections: DiagnosticSection[]
+  file?: string
+  artifactId?: number | string
+}
+
+export interface Report {
+  version: 1
+  status: Status
+  /** Plain words of the first failure; absent when healthy. */
+  reason?: string
+  startedAt: number
+  endedAt?: number
+  durationMs?: number
+  repository?: string
+  commit?: string
+  ref?: string
+  event?: string
+  runUrl?: string
+  pullRequest?: number
+  tools: ToolInfo[]
+  cluster?: ClusterInfo
+  images: ImageInfo[]
+  release?: ReleaseInfo
+  workloads: Verdict[]
+  healthChecks: HealthCheckResult[]
+  helmTest?: HelmTestResult
+  diagnostics?: Diagnostics
+  steps: StepResult[]
+  commentUrl?: string
+}
+
+export function newReport(now: number): Report {
+  return { version: 1, status: 'error', startedAt: now, tools: [], images: [], workloads: [], healthChecks: [], steps: [] }
+}
+
+/**
+ * The outcome: `error` when a step failed before the release was deployed,
+ * `unhealthy` when it was deployed but is not healthy, `healthy` otherwise.
+ */
+export function decideStatus(report: Report): Status {
+  const deployed = report.steps.some((s) => s.id === 'deploy' && s.status === 'success')
+  const failed = report.steps.filter((s) => s.status === 'failure')
+  const verdictsBad = report.workloads.some((w) => w.state !== 'healthy')
+  const checksBad = report.healthChecks.some((c) => !c.ok)
+  const testsBad = report.helmTest !== undefined && !report.helmTest.passed
+  if (deployed && (verdictsBad || checksBad || testsBad)) return 'unhealthy'
+  if (failed.length > 0) return deployed ? 'unhealthy' : 'error'
+  return 'healthy'
+}
+
+/** The first failure, in plain words, for the top of the summary and the comment. */
+export function firstFailure(report: Report): string | undefined {
+  const failed = report.steps
+    .filter((s) => s.status === 'failure')
+    .sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0))
+  const bad = report.workloads.find((w) => w.state === 'failed') ?? report.workloads.find((w) => w.state !== 'healthy')
+  if (bad && failed.some((s) => s.id === 'verify')) {
+    return `${bad.kind} ${bad.name}: ${bad.reason ?? 'not ready'}${bad.message ? ` (${bad.message})` : ''}`
+  }
+  const step = failed[0]
+  if (step) return `${step.title} failed: ${step.reason ?? 'no reason was given'}`
+  const check = report.healthChecks.find((c) => !c.ok)
+  if (check) return `health check ${check.label} failed: ${check.error ?? `status ${check.status}`}`
+  return undefined
+}
