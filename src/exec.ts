@@ -160,3 +160,64 @@ export async function runJson<T>(tool: string, args: readonly string[], opts: Ru
     throw new ToolError(tool, args, 0, `printed output that is not JSON: ${lastLines(stdout, 3)}`, false, 0)
   }
 }
+
+/** A program left running in the background (a port-forward), stopped by its owner. */
+export class Background {
+  constructor(
+    private readonly child: ReturnType<typeof spawn>,
+    /** The match of the ready pattern. */
+    readonly ready: RegExpExecArray
+  ) {}
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  stop(): void {
+    if (this.alive) kill(this.child.pid)
+  }
+}
+
+/**
+ * Starts a long-running program and resolves once its output matches `readyPattern`.
+ * It is bounded twice: by `startTimeoutMs` to become ready and by `lifetimeMs` overall.
+ */
+export function startBackground(
+  tool: string,
+  args: readonly string[],
+  opts: { readyPattern: RegExp; startTimeoutMs: number; lifetimeMs: number; env?: NodeJS.ProcessEnv }
+): Promise<Background> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, [...args], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let out = ''
+    let ready = false
+    const startTimer = setTimeout(() => {
+      kill(child.pid)
+      reject(new ToolError(tool, args, null, lastLines(out, 3), true, opts.startTimeoutMs))
+    }, opts.startTimeoutMs)
+    const lifeTimer = setTimeout(() => kill(child.pid), opts.lifetimeMs)
+    lifeTimer.unref()
+    const onData = (d: Buffer): void => {
+      if (ready) return
+      out = keep(out, d.toString())
+      const m = opts.readyPattern.exec(out)
+      if (m) {
+        ready = true
+        clearTimeout(startTimer)
+        resolve(new Background(child, m))
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(startTimer)
+      clearTimeout(lifeTimer)
+      if (!ready) reject(new ToolError(tool, args, null, err.code === 'ENOENT' ? `${tool} was not found` : err.message, false, 0))
+    })
+    child.on('close', (code) => {
+      clearTimeout(startTimer)
+      clearTimeout(lifeTimer)
+      if (!ready) reject(new ToolError(tool, args, code, lastLines(out, 3), false, 0))
+    })
+  })
+}

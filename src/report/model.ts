@@ -127,7 +127,16 @@ export interface Report {
 }
 
 export function newReport(now: number): Report {
-  return { version: 1, status: 'error', startedAt: now, tools: [], images: [], workloads: [], healthChecks: [], steps: [] }
+  return {
+    version: 1,
+    status: 'error',
+    startedAt: now,
+    tools: [],
+    images: [],
+    workloads: [],
+    healthChecks: [],
+    steps: []
+  }
 }
 
 /**
@@ -150,7 +159,9 @@ export function firstFailure(report: Report): string | undefined {
   const failed = report.steps
     .filter((s) => s.status === 'failure')
     .sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0))
-  const bad = report.workloads.find((w) => w.state === 'failed') ?? report.workloads.find((w) => w.state !== 'healthy')
+  const bad =
+    report.workloads.find((w) => w.state === 'failed') ??
+    report.workloads.find((w) => w.state !== 'healthy')
   if (bad && failed.some((s) => s.id === 'verify')) {
     return `${bad.kind} ${bad.name}: ${bad.reason ?? 'not ready'}${bad.message ? ` (${bad.message})` : ''}`
   }

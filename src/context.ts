@@ -1,0 +1,70 @@
+import { join } from 'node:path'
+import { homedir } from 'node:os'
+import type { Discovered } from './discover.js'
+import type { Inputs } from './inputs.js'
+import type { ImageInfo, Report, ToolInfo } from './report/model.js'
+import type { ToolName } from './tools/download.js'
+import type { ManifestObject } from './tools/helm.js'
+import type { WorkloadRef } from './verify/health.js'
+
+/** Where the run keeps its files, and the environment it was given. */
+export interface Environment {
+  workspace: string
+  runnerTemp: string
+  /** Folder for report.json and diagnostics of this run. */
+  outDir: string
+  kubeconfig: string
+}
+
+export function environment(env: NodeJS.ProcessEnv, slug: string): Environment {
+  const runnerTemp = env['RUNNER_TEMP'] || join(homedir(), '.minikube-preview', 'tmp')
+  return {
+    workspace: env['GITHUB_WORKSPACE'] || process.cwd(),
+    runnerTemp,
+    outDir: join(runnerTemp, `minikube-preview-${slug}`),
+    kubeconfig: env['KUBECONFIG'] || join(homedir(), '.kube', 'config')
+  }
+}
+
+/** What the steps learn and hand on to each other while the graph runs. */
+export class RunContext {
+  readonly tools: Partial<Record<ToolName, ToolInfo>> = {}
+  helmMajor = 3
+  /** Environment for docker when it builds inside the cluster (`minikube docker-env`). */
+  dockerEnv?: Record<string, string>
+  clusterIp?: string
+  rendered?: ManifestObject[]
+  workloads: WorkloadRef[] = []
+  hooksManifest = ''
+  /** Epoch ms by which verification and health checks must be done. */
+  verifyDeadline?: number
+  readonly images = new Map<string, ImageInfo>()
+
+  constructor(
+    readonly inputs: Inputs,
+    readonly found: Discovered,
+    readonly report: Report,
+    readonly env: Environment
+  ) {}
+
+  tool(name: ToolName): string {
+    const t = this.tools[name]
+    if (!t) throw new Error(`${name} is not installed`)
+    return t.path
+  }
+
+  imageReference(name: string): string {
+    return `${name}:${this.found.imageTag}`
+  }
+
+  /** Whether anything has failed or is unhealthy so far. */
+  troubled(): boolean {
+    const r = this.report
+    return (
+      r.steps.some((s) => s.status === 'failure') ||
+      r.workloads.some((w) => w.state !== 'healthy') ||
+      r.healthChecks.some((c) => !c.ok) ||
+      (r.helmTest !== undefined && !r.helmTest.passed)
+    )
+  }
+}

@@ -1,0 +1,132 @@
+import * as core from '@actions/core'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import type { RunContext } from '../context.js'
+import { registerSecret } from '../redact.js'
+import type { StepLog } from '../runner.js'
+import { Helm, manifestObjects, translateHelmArgs, type ImageValue, type ValuesOptions } from '../tools/helm.js'
+import { workloadsOf } from '../verify/health.js'
+
+/** `a.b.c=v` lines → a nested values document. */
+export function secretValuesDocument(pairs: readonly { key: string; value: string }[]): Record<string, unknown> {
+  const doc: Record<string, unknown> = {}
+  for (const { key, value } of pairs) {
+    const parts = key.split('.')
+    let at = doc
+    for (const p of parts.slice(0, -1)) {
+      if (typeof at[p] !== 'object' || at[p] === null) at[p] = {}
+      at = at[p] as Record<string, unknown>
+    }
+    at[parts[parts.length - 1] as string] = value
+  }
+  return doc
+}
+
+/** Masks every secret value at once, so no later log line can show it. */
+export function maskSecrets(pairs: readonly { value: string }[]): void {
+  for (const { value } of pairs) {
+    core.setSecret(value)
+    registerSecret(value)
+  }
+}
+
+export function imageValues(ctx: RunContext): ImageValue[] {
+  return ctx.inputs.images
+    .filter((i) => i.values)
+    .map((i) => ({ path: i.values as string, repository: i.name, tag: ctx.found.imageTag }))
+}
+
+function values(ctx: RunContext, secretValuesFile?: string): ValuesOptions {
+  const i = ctx.inputs
+  return { valuesFiles: i.valuesFiles, secretValuesFile, set: i.set, setString: i.setString, images: imageValues(ctx) }
+}
+
+/** Secret values live in a 0600 file for exactly as long as helm needs them. */
+async function withSecretValues<T>(ctx: RunContext, use: (file?: string) => Promise<T>): Promise<T> {
+  if (ctx.inputs.secretValues.length === 0) return use(undefined)
+  const dir = join(ctx.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const file = join(dir, 'secret-values.yaml')
+  writeFileSync(file, stringify(secretValuesDocument(ctx.inputs.secretValues)), { mode: 0o600 })
+  try {
+    return await use(file)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export function helmFor(ctx: RunContext, log?: StepLog): Helm {
+  return new Helm(ctx.tool('helm'), undefined, log)
+}
+
+export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<void> {
+  await helmFor(ctx, log).dependencyBuild(ctx.found.chart as string, 10 * 60_000)
+}
+
+/** Renders the chart to learn what it will create (an Ingress turns the ingress addon on). */
+export async function render(ctx: RunContext, log: StepLog): Promise<void> {
+  const helm = helmFor(ctx)
+  const manifest = await withSecretValues(ctx, (file) =>
+    helm.template(
+      { ...values(ctx, file), release: ctx.found.release as string, chart: ctx.found.chart as string, namespace: ctx.inputs.namespace },
+      5 * 60_000
+    )
+  )
+  ctx.rendered = manifestObjects(manifest)
+  const kinds = [...new Set(ctx.rendered.map((o) => o.kind))].sort()
+  log.info(`the chart renders ${ctx.rendered.length} objects: ${kinds.join(', ')}`)
+}
+
+export async function deploy(ctx: RunContext, log: StepLog): Promise<void> {
+  const i = ctx.inputs
+  const release = ctx.found.release as string
+  const helm = helmFor(ctx, log)
+  const { note } = translateHelmArgs(i.helmArgs, ctx.helmMajor)
+  if (note) core.warning(note)
+  ctx.report.release = {
+    name: release,
+    namespace: i.namespace,
+    chart: ctx.found.chartName ?? (ctx.found.chart as string),
+    chartVersion: ctx.found.chartVersion,
+    helmVersion: ctx.tools.helm?.version
+  }
+  await withSecretValues(ctx, (file) =>
+    helm.upgrade({
+      ...values(ctx, file),
+      release,
+      chart: ctx.found.chart as string,
+      namespace: i.namespace,
+      timeoutMs: i.waitTimeoutMs,
+      helmArgs: i.helmArgs,
+      helmMajor: ctx.helmMajor
+    })
+  )
+  const [revision, manifest, hooks] = await Promise.all([
+    helm.revision(release, i.namespace),
+    helm.manifest(release, i.namespace),
+    helm.hooks(release, i.namespace).catch(() => '')
+  ])
+  ctx.report.release.revision = revision
+  ctx.hooksManifest = hooks
+  ctx.workloads = workloadsOf(manifestObjects(manifest), i.namespace)
+  log.info(`release ${release} revision ${revision} in ${i.namespace}: ${ctx.workloads.length} workloads to verify`)
+}
+
+/** After diagnostics: back to the last good revision, or away entirely if there was none. */
+export async function rollback(ctx: RunContext, log: StepLog): Promise<void> {
+  if (!ctx.troubled()) {
+    log.info('the release is healthy; nothing to roll back')
+    return
+  }
+  const release = ctx.found.release as string
+  const helm = helmFor(ctx, log)
+  const revision = ctx.report.release?.revision ?? 1
+  if (revision > 1) {
+    await helm.rollback(release, ctx.inputs.namespace, ctx.inputs.waitTimeoutMs)
+    log.info(`rolled ${release} back from revision ${revision}`)
+  } else {
+    await helm.uninstall(release, ctx.inputs.namespace, ctx.inputs.waitTimeoutMs)
+    log.info(`uninstalled ${release}: its first revision never became healthy`)
+  }
+}

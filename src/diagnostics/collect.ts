@@ -1,0 +1,419 @@
+// What someone would look at first when a preview fails: the namespace's events, the
+// unhealthy pods (describe, logs, previous logs), the release's status and history, and
+// minikube's own problems when there is no cluster to ask. Bounded in time and size, redacted,
+// and never throwing: a command that fails becomes a section that says so.
+
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { formatMs } from '../exec.js'
+import { redact } from '../redact.js'
+import type { DiagnosticSection } from '../report/model.js'
+import type { Helm } from '../tools/helm.js'
+import type { Kubectl } from '../tools/kubectl.js'
+import type { Minikube } from '../tools/minikube.js'
+
+export interface DiagnosticsOptions {
+  kubectl?: Kubectl
+  helm?: Helm
+  minikube?: Minikube
+  namespace: string
+  release?: string
+  unhealthyPods: string[]
+  /** Epoch milliseconds: nothing is waited for past it. */
+  deadline: number
+  /** Bound on all section titles and bodies together (bytes). Default 512 KiB. */
+  maxBytes?: number
+  /** Log lines kept per container. Default 200. */
+  tailLines?: number
+}
+
+const DEFAULT_MAX_BYTES = 512 * 1024
+const DEFAULT_TAIL_LINES = 200
+const MAX_PODS = 10
+const CONCURRENCY = 4
+const KiB = 1024
+
+type Keep = 'tail' | 'both'
+
+interface Planned {
+  title: string
+  /** Largest body this section may have, before the total budget is shared out. */
+  cap: number
+  keep: Keep
+  collect(timeoutMs: number): Promise<string>
+}
+
+class OutOfTime extends Error {}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Settles with the promise, or rejects once `ms` have passed (the program's own timeout ends it). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new OutOfTime(`not collected within ${formatMs(ms)}`)),
+      ms
+    )
+    p.then(
+      (v) => {
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (err: unknown) => {
+        clearTimeout(timer)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      }
+    )
+  })
+}
+
+// ---- events ----
+
+export interface EventJson {
+  type?: string
+  reason?: string
+  message?: string
+  count?: number
+  lastTimestamp?: string | null
+  eventTime?: string | null
+  firstTimestamp?: string | null
+  series?: { count?: number; lastObservedTime?: string }
+  involvedObject?: { kind?: string; name?: string }
+  metadata?: { creationTimestamp?: string }
+}
+
+function eventTime(e: EventJson): string | undefined {
+  return (
+    e.lastTimestamp ??
+    e.series?.lastObservedTime ??
+    e.eventTime ??
+    e.firstTimestamp ??
+    e.metadata?.creationTimestamp ??
+    undefined
+  )
+}
+
+/** `time  type  reason  object  message` per event, oldest first. */
+export function formatEvents(events: readonly EventJson[]): string {
+  const dated = events.map((e, i) => {
+    const time = eventTime(e)
+    const ms = time ? Date.parse(time) : NaN
+    return { e, i, time, ms: Number.isNaN(ms) ? -Infinity : ms }
+  })
+  dated.sort((a, b) => a.ms - b.ms || a.i - b.i)
+  return dated
+    .map(({ e, time }) => {
+      const when = time ? time.replace(/\.\d+(Z|[+-]\d\d:\d\d)$/, '$1') : '-'
+      const obj = `${e.involvedObject?.kind ?? '?'}/${e.involvedObject?.name ?? '?'}`
+      const count = e.series?.count ?? e.count ?? 1
+      const msg = (e.message ?? '').replace(/\s+/g, ' ').trim()
+      return [
+        when,
+        e.type ?? '-',
+        e.reason ?? '-',
+        obj,
+        `${msg}${count > 1 ? ` (x${count})` : ''}`
+      ].join('  ')
+    })
+    .join('\n')
+}
+
+// ---- pods ----
+
+interface ContainerStatusJson {
+  name: string
+  restartCount?: number
+  state?: { waiting?: { reason?: string }; running?: object; terminated?: object }
+  lastState?: { terminated?: object }
+}
+
+interface PodJson {
+  spec?: { initContainers?: { name: string }[]; containers?: { name: string }[] }
+  status?: {
+    initContainerStatuses?: ContainerStatusJson[]
+    containerStatuses?: ContainerStatusJson[]
+  }
+}
+
+interface ContainerInfo {
+  name: string
+  init: boolean
+  status?: ContainerStatusJson
+}
+
+function containersOf(pod: PodJson): ContainerInfo[] {
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? [])
+  ]
+  const find = (name: string): ContainerStatusJson | undefined =>
+    statuses.find((s) => s.name === name)
+  return [
+    ...(pod.spec?.initContainers ?? []).map((c) => ({
+      name: c.name,
+      init: true,
+      status: find(c.name)
+    })),
+    ...(pod.spec?.containers ?? []).map((c) => ({
+      name: c.name,
+      init: false,
+      status: find(c.name)
+    }))
+  ]
+}
+
+function hasPrevious(c: ContainerInfo): boolean {
+  return (c.status?.restartCount ?? 0) > 0 || c.status?.lastState?.terminated !== undefined
+}
+
+/** Whether the container has ever run, so that asking for its logs makes sense. */
+function hasRun(c: ContainerInfo): boolean {
+  return c.status?.state?.waiting === undefined || hasPrevious(c)
+}
+
+function containerHeading(c: ContainerInfo): string {
+  return `--- ${c.init ? 'init container' : 'container'} ${c.name} ---`
+}
+
+// ---- size ----
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+/** The first `n` bytes of `buf`, not splitting a character. */
+function head(buf: Buffer, n: number): string {
+  let end = Math.max(0, Math.min(n, buf.length))
+  while (end > 0 && end < buf.length && ((buf[end] as number) & 0xc0) === 0x80) end--
+  return buf.subarray(0, end).toString('utf8')
+}
+
+/** The last `n` bytes of `buf`, not splitting a character. */
+function tail(buf: Buffer, n: number): string {
+  let start = Math.max(0, buf.length - Math.max(0, n))
+  while (start < buf.length && ((buf[start] as number) & 0xc0) === 0x80) start++
+  return buf.subarray(start).toString('utf8')
+}
+
+/** `text` in at most `limit` bytes: its end (logs, events) or its start and end (describe). */
+export function fitBytes(text: string, limit: number, keep: Keep): string {
+  const size = bytes(text)
+  if (size <= limit) return text
+  const buf = Buffer.from(text, 'utf8')
+  const marker = (omitted: number): string => `\n[… ${omitted} bytes not shown …]\n`
+  const room = limit - bytes(marker(size))
+  if (room < 32) return head(buf, limit)
+  if (keep === 'tail') return marker(size - room).trimStart() + tail(buf, room)
+  const first = Math.floor(room / 3)
+  return head(buf, first) + marker(size - room) + tail(buf, room - first)
+}
+
+/**
+ * Shares `maxBytes` out among the sections: small ones keep everything, the large ones
+ * split what is left equally.
+ */
+function shareOut(
+  sections: (DiagnosticSection & { keep: Keep })[],
+  maxBytes: number
+): DiagnosticSection[] {
+  let remaining = Math.max(0, maxBytes - sections.reduce((n, s) => n + bytes(s.title), 0))
+  const order = sections.map((s, i) => ({ i, size: bytes(s.body) })).sort((a, b) => a.size - b.size)
+  const allowed = new Array<number>(sections.length).fill(0)
+  order.forEach(({ i, size }, k) => {
+    const share = Math.floor(remaining / (order.length - k))
+    allowed[i] = Math.min(size, share)
+    remaining -= allowed[i] as number
+  })
+  return sections.map((s, i) => ({
+    title: s.title,
+    body: fitBytes(s.body, allowed[i] as number, s.keep)
+  }))
+}
+
+// ---- collection ----
+
+async function runAll(
+  planned: Planned[],
+  deadline: number
+): Promise<(DiagnosticSection & { keep: Keep })[]> {
+  const out: (DiagnosticSection & { keep: Keep })[] = new Array(planned.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < planned.length) {
+      const i = next++
+      const p = planned[i] as Planned
+      const left = deadline - Date.now()
+      let body: string
+      if (left <= 0) {
+        body = 'not collected: the time for diagnostics ran out'
+      } else {
+        try {
+          body = await within(p.collect(left), left)
+        } catch (err) {
+          body = message(err)
+        }
+      }
+      // Redact before cutting to size: a cut could leave part of a secret that no longer matches.
+      out[i] = { title: redact(p.title), body: fitBytes(redact(body), p.cap, p.keep), keep: p.keep }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, planned.length) }, worker))
+  return out
+}
+
+function podSections(
+  kubectl: Kubectl,
+  namespace: string,
+  pod: string,
+  tailLines: number
+): Planned[] {
+  let podJson: Promise<PodJson | undefined> | undefined
+  const getPod = (): Promise<PodJson | undefined> =>
+    (podJson ??= kubectl.get<PodJson>('pod', pod, namespace).catch(() => undefined))
+
+  const logsOf = async (previous: boolean, timeoutMs: number): Promise<string> => {
+    const json = await within(getPod(), timeoutMs)
+    if (!json) {
+      // The pod could not be read (gone, or no API server): ask for every container at once.
+      return kubectl.logs(pod, namespace, { previous, tail: tailLines })
+    }
+    const containers = containersOf(json).filter((c) => (previous ? hasPrevious(c) : true))
+    if (containers.length === 0)
+      return previous ? 'no container of this pod has restarted' : 'the pod has no containers'
+    const blocks: string[] = []
+    for (const c of containers) {
+      if (!previous && !hasRun(c)) {
+        const why = c.status?.state?.waiting?.reason
+        blocks.push(`${containerHeading(c)}\n(not started yet${why ? `: ${why}` : ''})`)
+        continue
+      }
+      const text = await kubectl
+        .logs(pod, namespace, { previous, tail: tailLines, container: c.name })
+        .catch((err: unknown) => `kubectl logs failed: ${message(err)}`)
+      blocks.push(`${containerHeading(c)}\n${text.trimEnd() || '(no output)'}`)
+    }
+    return blocks.join('\n')
+  }
+
+  return [
+    {
+      title: `Pod ${pod}: describe`,
+      cap: 48 * KiB,
+      keep: 'both',
+      collect: async (t) => {
+        const out = await kubectl.text(['describe', 'pod', pod, '--namespace', namespace], t)
+        return out.trim() === '' ? 'kubectl describe printed nothing' : out
+      }
+    },
+    { title: `Pod ${pod}: logs`, cap: 96 * KiB, keep: 'tail', collect: (t) => logsOf(false, t) },
+    {
+      title: `Pod ${pod}: logs (previous)`,
+      cap: 64 * KiB,
+      keep: 'tail',
+      collect: (t) => logsOf(true, t)
+    }
+  ]
+}
+
+function helmSection(
+  title: string,
+  call: () => Promise<{ exitCode: number; stdout: string; stderr: string }>
+): Planned {
+  return {
+    title,
+    cap: 16 * KiB,
+    keep: 'tail',
+    collect: async () => {
+      const r = await call()
+      if (r.exitCode === 0) return r.stdout
+      return `${title} failed with exit code ${r.exitCode}:\n${(r.stderr || r.stdout).trim()}`
+    }
+  }
+}
+
+/**
+ * Gathers diagnostics for a failed run. Never throws; every failure to collect something is
+ * reported in the section it would have filled.
+ */
+export async function collectDiagnostics(opts: DiagnosticsOptions): Promise<DiagnosticSection[]> {
+  const { kubectl, helm, minikube, namespace, release, deadline } = opts
+  const tailLines = opts.tailLines ?? DEFAULT_TAIL_LINES
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
+  try {
+    const planned: Planned[] = []
+    let clusterAnswered = false
+    if (kubectl) {
+      planned.push({
+        title: `Events in ${namespace}`,
+        cap: 96 * KiB,
+        keep: 'tail',
+        collect: async (t) => {
+          let list: { items: EventJson[] }
+          try {
+            list = await kubectl.getJson<EventJson>('events', namespace, t)
+          } catch (err) {
+            throw new Error(`kubectl get events failed: ${message(err)}`)
+          }
+          clusterAnswered = true
+          return list.items.length > 0
+            ? formatEvents(list.items)
+            : `no events in namespace ${namespace}`
+        }
+      })
+      const pods = [...new Set(opts.unhealthyPods)]
+      for (const pod of pods.slice(0, MAX_PODS))
+        planned.push(...podSections(kubectl, namespace, pod, tailLines))
+      if (pods.length > MAX_PODS) {
+        const rest = pods.slice(MAX_PODS)
+        planned.push({
+          title: `${rest.length} more unhealthy pods`,
+          cap: 4 * KiB,
+          keep: 'tail',
+          collect: async () => `not described, to keep diagnostics short: ${rest.join(', ')}`
+        })
+      }
+    }
+    if (helm && release) {
+      planned.push(helmSection(`helm status ${release}`, () => helm.status(release, namespace)))
+      planned.push(helmSection(`helm history ${release}`, () => helm.history(release, namespace)))
+    }
+    const sections = await runAll(planned, deadline)
+    if (minikube && !clusterAnswered) {
+      // No cluster to ask (it did not start, or its API server does not answer): minikube knows why.
+      const more = await runAll(
+        [
+          {
+            title: 'minikube logs --problems',
+            cap: 128 * KiB,
+            keep: 'tail',
+            collect: async (t) => {
+              const r = await minikube.logs(t)
+              const out = `${r.stdout}${r.stderr}`.trim()
+              if (r.exitCode !== 0)
+                return `minikube logs --problems failed with exit code ${r.exitCode}:\n${out}`
+              return out === '' ? 'minikube reported no problems' : out
+            }
+          }
+        ],
+        deadline
+      )
+      sections.push(...more)
+    }
+    return shareOut(sections, maxBytes)
+  } catch (err) {
+    return [
+      { title: 'Diagnostics', body: redact(`could not collect diagnostics: ${message(err)}`) }
+    ]
+  }
+}
+
+/** Writes the sections to a plain-text file in a new directory under `dir`; returns its path. */
+export function writeDiagnosticsFile(sections: DiagnosticSection[], dir: string): string {
+  mkdirSync(dir, { recursive: true })
+  const file = join(mkdtempSync(join(dir, 'minikube-preview-diagnostics-')), 'diagnostics.txt')
+  const text = sections.map((s) => `===== ${s.title} =====\n${s.body.trimEnd()}\n`).join('\n')
+  writeFileSync(file, redact(text))
+  return file
+}

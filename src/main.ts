@@ -1,0 +1,138 @@
+import * as core from '@actions/core'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { environment, RunContext } from './context.js'
+import { discover, type Discovered } from './discover.js'
+import { maskSecrets } from './deploy/helm.js'
+import { formatMs } from './exec.js'
+import { InputErrors, parseInputs, type Inputs } from './inputs.js'
+import { buildPlan } from './plan.js'
+import { registerSecret, redact } from './redact.js'
+import { decideStatus, firstFailure, newReport, type Report, type StepResult } from './report/model.js'
+import { publish } from './report/publish.js'
+import { outputsOf } from './report/outputs.js'
+import { runSteps, type Step, type StepLog } from './runner.js'
+import { State, save } from './state.js'
+import { bindSteps } from './steps.js'
+
+/** What GitHub tells every action about the run. */
+export interface RunFacts {
+  repository?: string
+  commit?: string
+  ref?: string
+  event?: string
+  runUrl?: string
+  pullRequest?: number
+}
+
+export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
+  let payload: { pull_request?: { number?: number; head?: { sha?: string } } } = {}
+  const eventPath = env['GITHUB_EVENT_PATH']
+  if (eventPath) {
+    try {
+      payload = JSON.parse(readFileSync(eventPath, 'utf8')) as typeof payload
+    } catch {
+      // no payload: not a pull request
+    }
+  }
+  const server = env['GITHUB_SERVER_URL'] || 'https://github.com'
+  const repo = env['GITHUB_REPOSITORY']
+  const runId = env['GITHUB_RUN_ID']
+  return {
+    repository: repo,
+    // On pull requests GITHUB_SHA is a merge commit nobody has seen; the head is what people know.
+    commit: payload.pull_request?.head?.sha || env['GITHUB_SHA'] || undefined,
+    ref: env['GITHUB_HEAD_REF'] || env['GITHUB_REF'],
+    event: env['GITHUB_EVENT_NAME'],
+    runUrl: repo && runId ? `${server}/${repo}/actions/runs/${runId}` : undefined,
+    pullRequest: payload.pull_request?.number
+  }
+}
+
+function readInput(name: string): string {
+  return core.getInput(name)
+}
+
+const ICONS: Record<string, string> = { success: '✅', failure: '❌', skipped: '⏭️' }
+
+function logStep(step: Step, result: StepResult, log: StepLog): void {
+  const took = result.durationMs !== undefined ? ` (${formatMs(Math.round(result.durationMs / 100) * 100)})` : ''
+  if (result.status === 'skipped') {
+    core.info(`${ICONS['skipped']} ${step.title}: ${result.reason}`)
+    return
+  }
+  core.startGroup(`${ICONS[result.status] ?? ''} ${step.title}${took}`)
+  const text = log.toString().trimEnd()
+  if (text) core.info(redact(text))
+  if (result.status === 'failure') core.info(`failed: ${redact(result.reason ?? '')}`)
+  core.endGroup()
+}
+
+/** inputs → plan → run → report → outputs. Never throws: every failure ends in the report. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const report = newReport(Date.now())
+  const facts = runFacts(env)
+  Object.assign(report, facts, { pullRequest: facts.pullRequest })
+
+  let inputs: Inputs
+  let found: Discovered
+  const workspace = env['GITHUB_WORKSPACE'] || process.cwd()
+  try {
+    const token = core.getInput('github-token')
+    if (token) {
+      core.setSecret(token)
+      registerSecret(token)
+    }
+    inputs = parseInputs(readInput, workspace)
+    maskSecrets(inputs.secretValues)
+    found = discover(inputs, workspace, facts.commit)
+  } catch (err) {
+    if (!(err instanceof InputErrors)) throw err
+    for (const p of err.problems) core.error(p)
+    core.setOutput('status', 'error')
+    core.setFailed(
+      err.problems.length === 1 ? (err.problems[0] as string) : `${err.problems.length} inputs are invalid (see the errors above)`
+    )
+    return
+  }
+
+  const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-')
+  const ctx = new RunContext(inputs, found, report, environment(env, slug))
+  mkdirSync(ctx.env.outDir, { recursive: true })
+  save(State.Cluster, inputs.cluster)
+  save(State.Cleanup, inputs.cleanup)
+  save(State.Namespace, inputs.namespace)
+  save(State.Release, found.release)
+  if (!found.chart) core.info('No chart was given and none was found under charts/: setting up the cluster only')
+
+  const plan = buildPlan(inputs, found)
+  const results = await runSteps(bindSteps(plan, ctx), undefined, {
+    started: (step, result) => {
+      report.steps.push(result)
+      core.info(`▶ ${step.title}`)
+    },
+    finished: (step, result, log) => {
+      if (!report.steps.includes(result)) report.steps.push(result)
+      if (result.id === 'deploy' && result.status === 'success') save(State.Deployed, true)
+      logStep(step, result, log)
+    }
+  })
+  report.steps = results
+  finish(report)
+  save(State.Status, report.status)
+
+  const reportPath = join(ctx.env.outDir, 'report.json')
+  await publish(report, ctx, reportPath)
+  writeFileSync(reportPath, redact(JSON.stringify(report, null, 2)))
+  for (const [name, value] of Object.entries(outputsOf(report, reportPath))) core.setOutput(name, value)
+
+  if (report.status !== 'healthy') core.setFailed(redact(report.reason ?? `the preview is ${report.status}`))
+  else core.info(`✅ healthy in ${formatMs(Math.round((report.durationMs ?? 0) / 1000) * 1000)}`)
+}
+
+export function finish(report: Report, now = Date.now()): void {
+  report.endedAt = now
+  report.durationMs = now - report.startedAt
+  report.status = decideStatus(report)
+  report.reason = report.status === 'healthy' ? undefined : firstFailure(report)
+}

@@ -1,0 +1,70 @@
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { existsSync } from 'node:fs'
+import { run } from './exec.js'
+import { State, load } from './state.js'
+
+/** Whether the post step removes what main created. */
+export function shouldClean(cleanup: string, status: string): boolean {
+  if (cleanup === 'never') return false
+  if (cleanup === 'on-success') return status === 'healthy'
+  return true
+}
+
+/** cache save, then cleanup per `cleanup`. Never fails the job: it only warns. */
+export async function post(): Promise<void> {
+  await saveCache()
+  const cleanup = load(State.Cleanup) || 'always'
+  const status = load(State.Status) || 'error'
+  if (!shouldClean(cleanup, status)) {
+    core.info(`cleanup: ${cleanup} and the preview is ${status}: leaving everything in place`)
+    return
+  }
+  if (load(State.Cluster) === 'existing') await uninstall()
+  else await deleteMinikube()
+}
+
+async function saveCache(): Promise<void> {
+  const key = load(State.CacheKey)
+  const path = load(State.CachePath)
+  if (!key || !path || load(State.CacheHit) === 'true' || !existsSync(path)) return
+  if (!cache.isFeatureAvailable()) return
+  try {
+    await cache.saveCache([path], key)
+    core.info(`saved ${path} as cache ${key}`)
+  } catch (err) {
+    core.warning(`Could not save the minikube cache: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}
+
+async function deleteMinikube(): Promise<void> {
+  const minikube = load(State.MinikubePath)
+  if (!minikube || load(State.ClusterStarted) !== 'true') return
+  core.startGroup('Delete the minikube cluster')
+  try {
+    const r = await run(minikube, ['delete'], { timeoutMs: 180_000, allowFailure: true })
+    core.info(r.stdout.trim() || r.stderr.trim())
+    if (r.exitCode !== 0) core.warning(`minikube delete failed with exit code ${r.exitCode}`)
+  } finally {
+    core.endGroup()
+  }
+}
+
+/** On a shared cluster, cleanup means the release this run installed, not the cluster. */
+async function uninstall(): Promise<void> {
+  const helm = load(State.HelmPath)
+  const release = load(State.Release)
+  const namespace = load(State.Namespace)
+  if (!helm || !release || load(State.Deployed) !== 'true') return
+  core.startGroup(`Uninstall ${release} from ${namespace}`)
+  try {
+    const r = await run(helm, ['uninstall', release, '--namespace', namespace, '--timeout', '120s'], {
+      timeoutMs: 180_000,
+      allowFailure: true
+    })
+    core.info(r.stdout.trim() || r.stderr.trim())
+    if (r.exitCode !== 0) core.warning(`helm uninstall ${release} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`)
+  } finally {
+    core.endGroup()
+  }
+}

@@ -1,0 +1,238 @@
+// Exactly one pull-request comment per header: found again by its hidden marker and its author,
+// updated in place, created only when there is none.
+import { readFileSync } from 'node:fs'
+import { GitHub, GitHubError } from './github.js'
+import type { GitHubOptions } from './github.js'
+import { commentMarker } from './markdown.js'
+import type { Status } from './model.js'
+
+export { commentMarker }
+
+export type CommentMode = 'auto' | 'always' | 'never' | 'on-failure'
+
+const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
+
+/**
+ * Whether to comment: `auto` on pull_request and pull_request_target events, `always` on the PR
+ * of the commit whatever the event, `on-failure` when the run is not healthy, `never` never.
+ * There must be a PR to comment on.
+ */
+export function decideComment(
+  mode: CommentMode,
+  event: string,
+  status: Status,
+  prNumber?: number
+): boolean {
+  if (prNumber === undefined || !Number.isInteger(prNumber) || prNumber <= 0) return false
+  switch (mode) {
+    case 'auto':
+      return PR_EVENTS.has(event)
+    case 'always':
+      return true
+    case 'on-failure':
+      return status !== 'healthy'
+    case 'never':
+      return false
+  }
+}
+
+export interface FindPullRequestOptions {
+  mode: CommentMode
+  /** GITHUB_EVENT_NAME. */
+  event: string
+  /** GITHUB_EVENT_PATH: the webhook payload. */
+  eventPath?: string
+  /** `owner/name`, for the commit lookup. */
+  repo?: string
+  /** The commit, for the commit lookup. */
+  sha?: string
+  /** Needed for the commit lookup only. */
+  github?: GitHub
+}
+
+export interface PullRequestLookup {
+  pr?: number
+  /** Where the number came from. */
+  source: 'event' | 'commit' | 'none'
+  /** The commit lookup failed: say so, do not fail the run. */
+  warning?: string
+}
+
+/** The PR number in a webhook payload (pull_request events, or a comment on a PR). */
+export function prFromEvent(eventPath: string | undefined): number | undefined {
+  if (!eventPath) return undefined
+  let payload: unknown
+  try {
+    payload = JSON.parse(readFileSync(eventPath, 'utf8'))
+  } catch {
+    return undefined
+  }
+  const p = payload as {
+    pull_request?: { number?: unknown }
+    issue?: { number?: unknown; pull_request?: unknown }
+  }
+  const n = p?.pull_request?.number ?? (p?.issue?.pull_request ? p.issue.number : undefined)
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined
+}
+
+/**
+ * The PR to report to: from the event payload, or, for `always` and `on-failure` on other events
+ * (a push), the first open PR that contains the commit (`GET /repos/{o}/{r}/commits/{sha}/pulls`).
+ */
+export async function findPullRequest(opts: FindPullRequestOptions): Promise<PullRequestLookup> {
+  if (opts.mode === 'never') return { source: 'none' }
+  const fromEvent = prFromEvent(opts.eventPath)
+  if (fromEvent !== undefined) return { pr: fromEvent, source: 'event' }
+  if (opts.mode === 'auto' || !opts.github || !opts.repo || !opts.sha) return { source: 'none' }
+  try {
+    const pulls = await opts.github.request<{ number: number; state: string }[]>(
+      'GET',
+      `/repos/${opts.repo}/commits/${encodeURIComponent(opts.sha)}/pulls?per_page=100`
+    )
+    const open = (Array.isArray(pulls.data) ? pulls.data : []).find((p) => p.state === 'open')
+    return open ? { pr: open.number, source: 'commit' } : { source: 'none' }
+  } catch (err) {
+    if (!(err instanceof GitHubError)) throw err
+    return {
+      source: 'none',
+      warning: `Could not look up the pull request of commit ${opts.sha.slice(0, 7)}: ${err.message}`
+    }
+  }
+}
+
+export interface UpsertCommentOptions extends Partial<Omit<GitHubOptions, 'token'>> {
+  token: string
+  /** `owner/name`. */
+  repo: string
+  pr: number
+  header: string
+  /** The comment; the marker of `header` is put first if it is not in it already. */
+  body: string
+  /** When false, only an existing comment is updated (e.g. `on-failure` after a fix). Default true. */
+  create?: boolean
+  /** A client to use instead of one made from the options above. */
+  github?: GitHub
+}
+
+export type CommentResult =
+  | {
+      ok: true
+      action: 'created' | 'updated'
+      id: number
+      url: string
+      /** Our own older comments for the same header, removed so that one remains. */
+      removed: number
+    }
+  | { ok: true; action: 'none' }
+  | {
+      ok: false
+      /** HTTP status from GitHub; 0 when no answer came. */
+      status: number
+      message: string
+      /** One line for `core.warning`, saying why and what to do. */
+      warning: string
+    }
+
+interface IssueComment {
+  id: number
+  body?: string
+  html_url: string
+  user?: { login?: string; type?: string } | null
+}
+
+/** The Actions token's identity, should GraphQL not answer. */
+const ACTIONS_LOGIN = 'github-actions[bot]'
+
+function isAuthor(comment: IssueComment, viewer: string): boolean {
+  const login = comment.user?.login
+  if (!login) return false
+  // REST names an app `<slug>[bot]`; accept the bare slug too, in case `viewer` gave that.
+  return login === viewer || login === `${viewer}[bot]`
+}
+
+function warningFor(pr: number, err: GitHubError): string {
+  const said = err.status
+    ? `GitHub answered ${err.status}: ${err.githubMessage}`
+    : err.githubMessage
+  if (err.status === 403 || err.status === 404) {
+    return (
+      `Could not comment on PR #${pr}: the token may not write to pull requests ` +
+      `(pull requests from forks get a read-only token). Grant \`permissions: pull-requests: write\` ` +
+      `to the job, or set \`comment: never\`. ${said}.`
+    )
+  }
+  if (err.status === 401) {
+    return `Could not comment on PR #${pr}: GitHub did not accept the token (input 'github-token'). ${said}.`
+  }
+  return `Could not comment on PR #${pr}: ${err.message}.`
+}
+
+/**
+ * Creates or updates our comment for `header` on the PR: the one that carries the header's
+ * marker and was written by the token's own identity, searched across every page. Comments by
+ * anyone else are never touched, even when they contain the marker. Never throws for an answer
+ * from GitHub: a refusal (a fork's read-only token, missing `pull-requests: write`), an outage or
+ * a timeout comes back as `{ ok: false, warning }`, for the caller to warn and go on.
+ */
+export async function upsertComment(opts: UpsertCommentOptions): Promise<CommentResult> {
+  const github =
+    opts.github ??
+    new GitHub({
+      token: opts.token,
+      apiUrl: opts.apiUrl,
+      graphqlUrl: opts.graphqlUrl,
+      timeoutMs: opts.timeoutMs,
+      env: opts.env
+    })
+  const marker = commentMarker(opts.header)
+  const body = opts.body.includes(marker) ? opts.body : `${marker}\n${opts.body}`
+  const base = `/repos/${opts.repo}/issues`
+  try {
+    let viewer: string
+    try {
+      viewer = await github.viewerLogin()
+    } catch (err) {
+      if (!(err instanceof GitHubError) || err.status === 401) throw err
+      viewer = ACTIONS_LOGIN
+    }
+    const comments = await github.paginate<IssueComment>(`${base}/${opts.pr}/comments?per_page=100`)
+    const ours = comments.filter(
+      (c) => typeof c.body === 'string' && c.body.includes(marker) && isAuthor(c, viewer)
+    )
+    const [keep, ...extra] = ours
+    if (!keep) {
+      if (opts.create === false) return { ok: true, action: 'none' }
+      const created = await github.request<IssueComment>('POST', `${base}/${opts.pr}/comments`, {
+        body
+      })
+      return {
+        ok: true,
+        action: 'created',
+        id: created.data.id,
+        url: created.data.html_url,
+        removed: 0
+      }
+    }
+    const updated = await github.request<IssueComment>('PATCH', `${base}/comments/${keep.id}`, {
+      body
+    })
+    let removed = 0
+    for (const c of extra) {
+      try {
+        await github.request('DELETE', `${base}/comments/${c.id}`)
+        removed++
+      } catch (err) {
+        if (!(err instanceof GitHubError)) throw err
+      }
+    }
+    return { ok: true, action: 'updated', id: updated.data.id, url: updated.data.html_url, removed }
+  } catch (err) {
+    if (!(err instanceof GitHubError)) throw err
+    return {
+      ok: false,
+      status: err.status,
+      message: err.githubMessage,
+      warning: warningFor(opts.pr, err)
+    }
+  }
+}

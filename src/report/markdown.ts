@@ -1,0 +1,531 @@
+// What the user reads: the job summary and the pull-request comment, both pure functions of
+// the Report. Values come from Kubernetes, tools and users, so every one is escaped for the
+// place it lands in, and the whole text passes through redact().
+import { redact } from '../redact.js'
+import { firstFailure } from './model.js'
+import type {
+  DiagnosticSection,
+  HealthCheckResult,
+  ImageInfo,
+  Report,
+  Status,
+  StepResult,
+  Verdict
+} from './model.js'
+
+/** GitHub's job summary limit (1 MiB). */
+export const SUMMARY_LIMIT = 1024 * 1024
+/** GitHub's limit on a comment body (characters). */
+export const COMMENT_LIMIT = 65_536
+
+export interface RenderOptions {
+  /** Tells apart the reports of a matrix; shown when it is not just `<release>/<namespace>`. */
+  header: string
+  /**
+   * Upper bound on the result, counted in UTF-8 bytes. A byte count is never smaller than a
+   * character count, so the bound holds for the comment limit (characters) and the summary
+   * limit (bytes) alike.
+   */
+  limit: number
+  /** A hidden first line (see commentMarker) by which the comment is found again. */
+  marker?: string
+}
+
+/** The hidden first line of the comment for `header`; `--` is broken up so the HTML comment cannot end early. */
+export function commentMarker(header: string): string {
+  let h = header.replace(/[\r\n]+/g, ' ').trim()
+  while (h.includes('--')) h = h.replace(/--/g, '- -')
+  return `<!-- minikube-preview: ${h} -->`
+}
+
+const STATUS_ICON: Record<Status, string> = { healthy: '✅', unhealthy: '❌', error: '⛔' }
+const STATE_ICON: Record<Verdict['state'], string> = {
+  healthy: '✅',
+  progressing: '⏳',
+  failed: '❌'
+}
+
+/** `850 ms`, `12.3 s`, `3m 05s`, `1h 02m`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  const totalS = Math.round(ms / 1000)
+  if (totalS < 3600) return `${Math.floor(totalS / 60)}m ${String(totalS % 60).padStart(2, '0')}s`
+  const totalM = Math.floor(totalS / 60)
+  return `${Math.floor(totalM / 60)}h ${String(totalM % 60).padStart(2, '0')}m`
+}
+
+function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`
+  return `${(n / 1e9).toFixed(2)} GB`
+}
+
+function shortImageId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12)
+}
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+}
+
+/** Inline text: nothing in it can start markup, a table cell, an HTML tag or a line break. */
+function text(value: string | number | undefined, max = 300): string {
+  if (value === undefined || value === '') return ''
+  const v = clip(
+    redact(String(value))
+      .replace(/\s*[\r\n]+\s*/g, ' ')
+      .trim(),
+    max
+  )
+  return v
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_[\]|~#!])/g, '\\$1')
+}
+
+/** A code span that survives backticks and pipes in the value (GitHub reads `\|` in a table cell as `|`). */
+function code(value: string | undefined, max = 200): string {
+  if (value === undefined || value === '') return ''
+  const v = clip(
+    redact(value)
+      .replace(/\s*[\r\n]+\s*/g, ' ')
+      .trim(),
+    max
+  ).replace(/\|/g, '\\|')
+  const longest = Math.max(0, ...(v.match(/`+/g) ?? []).map((r) => r.length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = v.startsWith('`') || v.endsWith('`') ? ' ' : ''
+  return `${fence}${pad}${v}${pad}${fence}`
+}
+
+function html(value: string): string {
+  return redact(value)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+}
+
+/** A fenced block that its content cannot close. */
+function fenced(body: string, lang = 'text'): string {
+  const longest = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length))
+  const fence = '`'.repeat(longest + 1)
+  return `${fence}${lang}\n${body.replace(/\n+$/, '')}\n${fence}`
+}
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.map((c) => c || ' ').join(' | ')} |`
+  return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+function statusLine(report: Report, header: string): string {
+  const parts: string[] = []
+  const release = report.release
+  const title = `${STATUS_ICON[report.status]} **${report.status}**`
+  const defaultHeader = release ? `${release.name}/${release.namespace}` : ''
+  const h = header.trim()
+  parts.push(h && h !== defaultHeader ? `${title} — ${text(h, 100)}` : title)
+  if (release)
+    parts.push(`release ${code(release.name, 100)} in namespace ${code(release.namespace, 100)}`)
+  if (report.commit) parts.push(`commit ${code(report.commit.slice(0, 7))}`)
+  const duration =
+    report.durationMs ??
+    (report.endedAt !== undefined ? report.endedAt - report.startedAt : undefined)
+  if (duration !== undefined) parts.push(formatDuration(duration))
+  if (report.runUrl && /^https?:\/\//.test(report.runUrl)) {
+    parts.push(
+      `[workflow run](${encodeURI(redact(report.runUrl)).replace(/[()]/g, encodeURIComponent)})`
+    )
+  }
+  return `### ${parts.join(' · ')}`
+}
+
+function reasonBlock(report: Report): string {
+  if (report.status === 'healthy') return ''
+  const reason = redact(report.reason ?? firstFailure(report) ?? 'no reason was recorded')
+  const lines = reason.split(/\r?\n/).filter((l) => l.trim() !== '')
+  const first = lines.shift() ?? ''
+  const rest = lines.slice(-30).join('\n')
+  const out = [`**Why:** ${text(first, 1000)}`]
+  if (rest) out.push(fenced(clip(rest, 4000)))
+  return out.join('\n\n')
+}
+
+function workloadRow(w: Verdict): string[] {
+  const why = [w.reason, w.message].filter((x) => x).join(': ')
+  return [
+    text(w.kind),
+    code(w.name, 120),
+    text(w.ready),
+    text(String(w.restarts)),
+    `${STATE_ICON[w.state]} ${w.state}`,
+    text(why, 400)
+  ]
+}
+
+function checkRow(c: HealthCheckResult): string[] {
+  return [
+    text(c.label, 120),
+    code(c.url),
+    c.ok ? '✅ passed' : '❌ failed',
+    c.status !== undefined ? text(String(c.status)) : '',
+    c.latencyMs !== undefined ? formatDuration(c.latencyMs) : '',
+    text(String(c.attempts)),
+    text(c.error, 400)
+  ]
+}
+
+function imageRow(i: ImageInfo): string[] {
+  return [
+    text(i.name, 120),
+    code(i.reference),
+    i.id ? code(shortImageId(i.id)) : '',
+    i.sizeBytes !== undefined ? formatBytes(i.sizeBytes) : '',
+    i.buildMs !== undefined ? formatDuration(i.buildMs) : '',
+    i.loadMs !== undefined ? formatDuration(i.loadMs) : '',
+    text(i.delivery)
+  ]
+}
+
+/** The unhealthy come first when rows must be left out. */
+function pick<T>(items: T[], cap: number, bad: (t: T) => boolean): T[] {
+  if (items.length <= cap) return items
+  const keep = new Set([...items.filter(bad), ...items.filter((t) => !bad(t))].slice(0, cap))
+  return items.filter((t) => keep.has(t))
+}
+
+function tableSection(
+  title: string,
+  head: string[],
+  items: unknown[],
+  rows: string[][],
+  noun: string
+): string {
+  const more = items.length - rows.length
+  const note = more > 0 ? `\n\n_… and ${more} more ${noun} not shown, to fit the size limit._` : ''
+  return `#### ${title}\n\n${table(head, rows)}${note}`
+}
+
+function tables(report: Report, cap: number): string[] {
+  const out: string[] = []
+  if (report.workloads.length > 0) {
+    const shown = pick(report.workloads, cap, (w) => w.state !== 'healthy')
+    out.push(
+      tableSection(
+        'Workloads',
+        ['Kind', 'Name', 'Ready', 'Restarts', 'State', 'Reason'],
+        report.workloads,
+        shown.map(workloadRow),
+        'workloads'
+      )
+    )
+  }
+  if (report.healthChecks.length > 0) {
+    const shown = pick(report.healthChecks, cap, (c) => !c.ok)
+    out.push(
+      tableSection(
+        'Health checks',
+        ['Check', 'URL', 'Result', 'Status', 'Latency', 'Attempts', 'Error'],
+        report.healthChecks,
+        shown.map(checkRow),
+        'health checks'
+      )
+    )
+  }
+  if (report.helmTest) out.push(helmTestLine(report, cap))
+  if (report.images.length > 0) {
+    const shown = report.images.slice(0, cap)
+    out.push(
+      tableSection(
+        'Images',
+        ['Image', 'Reference', 'ID', 'Size', 'Build', 'Load', 'Delivery'],
+        report.images,
+        shown.map(imageRow),
+        'images'
+      )
+    )
+  }
+  const env = environmentLine(report, cap)
+  if (env) out.push(env)
+  return out
+}
+
+function helmTestLine(report: Report, cap: number): string {
+  const t = report.helmTest
+  if (!t) return ''
+  const pods = t.pods.slice(0, cap).map((p) => `${code(p.name, 120)} ${text(p.phase, 40)}`)
+  if (t.pods.length > cap) pods.push(`and ${t.pods.length - cap} more`)
+  const result = t.passed ? '✅ passed' : '❌ failed'
+  const message = t.message ? `: ${text(t.message, 400)}` : ''
+  return `**Helm test:** ${result}${message}${pods.length ? ` (${pods.join(', ')})` : ''}`
+}
+
+function environmentLine(report: Report, cap: number): string {
+  const parts: string[] = []
+  const c = report.cluster
+  if (c) {
+    const facts = [text(c.kind)]
+    if (c.kubernetesVersion) facts.push(`Kubernetes ${text(c.kubernetesVersion, 40)}`)
+    if (c.driver) facts.push(`driver ${text(c.driver, 40)}`)
+    if (c.nodes !== undefined) facts.push(`${c.nodes} node${c.nodes === 1 ? '' : 's'}`)
+    if (c.ip) facts.push(`IP ${text(c.ip, 60)}`)
+    if (c.addons && c.addons.length > 0) {
+      facts.push(
+        `addons ${c.addons
+          .slice(0, cap)
+          .map((a) => text(a, 60))
+          .join(', ')}`
+      )
+    }
+    parts.push(`**Cluster:** ${facts.join(', ')}`)
+  }
+  if (report.release?.chart) {
+    const v = report.release.chartVersion ? ` ${text(report.release.chartVersion, 40)}` : ''
+    const rev = report.release.revision !== undefined ? `, revision ${report.release.revision}` : ''
+    parts.push(`**Chart:** ${code(report.release.chart, 120)}${v}${rev}`)
+  }
+  if (report.tools.length > 0) {
+    const tools = report.tools
+      .slice(0, cap)
+      .map((t) => `${text(t.name, 40)} ${text(t.version, 40)}${t.cached ? ' (cached)' : ''}`)
+    parts.push(`**Tools:** ${tools.join(', ')}`)
+  }
+  return parts.join(' · ')
+}
+
+/** Mermaid reads `:` `;` `#` and line breaks as syntax in a task name. */
+function ganttLabel(s: string): string {
+  return redact(s)
+    .replace(/[^\p{L}\p{N} ._\-()/+@]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 80)
+}
+
+/**
+ * One bar per step that ran, offsets in ms from the start of the run. The axis prints `%s`
+ * (seconds since the epoch, i.e. since the run started): unlike `%M:%S` it does not shift
+ * with the reader's time zone.
+ */
+function timeline(report: Report): string {
+  const ran = report.steps.filter((s) => s.startedAt !== undefined)
+  const out: string[] = []
+  if (ran.length > 0) {
+    const lastEnd = Math.max(report.endedAt ?? 0, ...ran.map((s) => s.endedAt ?? s.startedAt ?? 0))
+    const lines = ['gantt', '  dateFormat x', '  axisFormat %s s', '  todayMarker off']
+    ran.forEach((s, i) => {
+      const start = Math.max(0, (s.startedAt as number) - report.startedAt)
+      const end = Math.max(start + 1, (s.endedAt ?? lastEnd) - report.startedAt)
+      const took =
+        s.durationMs ?? (s.endedAt !== undefined ? s.endedAt - (s.startedAt as number) : undefined)
+      const label = [
+        ganttLabel(s.title) || s.id.replace(/[^\w-]/g, '') || `step ${i + 1}`,
+        s.status === 'failure' ? '(failed)' : s.status === 'running' ? '(still running)' : '',
+        took !== undefined ? formatDuration(took) : ''
+      ]
+        .filter((x) => x)
+        .join(' ')
+      const tags = s.status === 'failure' ? 'crit, ' : ''
+      lines.push(`  ${label} :${tags}step${i}, ${start}, ${end}`)
+    })
+    out.push('```mermaid\n' + lines.join('\n') + '\n```')
+  }
+  const skipped = report.steps.filter((s) => s.status === 'skipped')
+  if (skipped.length > 0) {
+    const title = (id: string | undefined): string =>
+      report.steps.find((s) => s.id === id)?.title ?? id ?? 'an earlier step'
+    const list = skipped.map((s: StepResult) =>
+      s.skippedBecause
+        ? `${text(s.title, 80)} (waited for ${text(title(s.skippedBecause), 80)})`
+        : text(s.title, 80)
+    )
+    out.push(`**Skipped:** ${list.join(', ')}`)
+  }
+  if (out.length === 0) return ''
+  return `#### Steps\n\n${out.join('\n\n')}`
+}
+
+interface Section {
+  title: string
+  body: string
+}
+
+function diagnosticSections(report: Report): Section[] {
+  if (report.status === 'healthy') return []
+  const sections: Section[] = (report.diagnostics?.sections ?? []).map((s: DiagnosticSection) => ({
+    title: s.title,
+    body: redact(s.body)
+  }))
+  for (const pod of report.helmTest?.pods ?? []) {
+    if (pod.log && pod.phase !== 'Succeeded') {
+      sections.push({ title: `helm test ${pod.name} (${pod.phase})`, body: redact(pod.log) })
+    }
+  }
+  return sections.filter((s) => s.body.trim() !== '')
+}
+
+function details(s: Section): string {
+  return `<details><summary>${html(clip(s.title, 200))}</summary>\n\n${fenced(s.body)}\n\n</details>`
+}
+
+/** The last `max` bytes of `body`, from a line start, saying how many lines were cut. */
+function tail(body: string, max: number): string {
+  if (bytes(body) <= max) return body
+  const buf = Buffer.from(body, 'utf8')
+  let kept = buf.subarray(Math.max(0, buf.length - max)).toString('utf8')
+  const nl = kept.indexOf('\n')
+  kept = nl >= 0 && nl < kept.length - 1 ? kept.slice(nl + 1) : kept.replace(/^\uFFFD+/, '')
+  const total = body.split('\n').length
+  const cut = total - kept.split('\n').length
+  return `[… ${cut} earlier line${cut === 1 ? '' : 's'} cut …]\n${kept}`
+}
+
+function artifactLink(report: Report): string {
+  const d = report.diagnostics
+  if (d?.artifactId !== undefined && report.runUrl && /^https?:\/\//.test(report.runUrl)) {
+    const run = report.runUrl.replace(/\/attempts\/\d+\/?$/, '').replace(/\/$/, '')
+    return `[the diagnostics artifact](${encodeURI(`${run}/artifacts/${d.artifactId}`)})`
+  }
+  if (d?.artifactId !== undefined || d?.file) return 'the diagnostics artifact of the workflow run'
+  return 'the step log'
+}
+
+interface Layout {
+  rowCap: number
+  timeline: boolean
+  sections: Section[]
+  note?: string
+}
+
+const TAIL_PREFIX_RESERVE = 48
+const NOTE_RESERVE = 600
+const MIN_SECTION_BYTES = 400
+
+/**
+ * The job summary or comment for `report`, never longer than `opts.limit` bytes. When it would
+ * be, the diagnostics give way first (each keeps its tail, then whole sections are left out, and
+ * a line says so); the status line and the tables stay.
+ */
+export function renderMarkdown(report: Report, opts: RenderOptions): string {
+  const limit = Math.max(0, Math.floor(opts.limit))
+  const marker = opts.marker ? opts.marker.replace(/[\r\n]+/g, ' ') : undefined
+  const head = [statusLine(report, opts.header), reasonBlock(report)].filter((x) => x)
+  const allRows = Math.max(
+    report.workloads.length,
+    report.healthChecks.length,
+    report.images.length,
+    report.tools.length,
+    report.helmTest?.pods.length ?? 0,
+    report.cluster?.addons?.length ?? 0
+  )
+  const steps = timeline(report)
+  const link = artifactLink(report)
+
+  const assemble = (l: Layout): string => {
+    const blocks: string[] = [...head, ...tables(report, l.rowCap)]
+    if (l.timeline && steps) blocks.push(steps)
+    if (l.sections.length > 0 || l.note) {
+      const diag = ['#### Diagnostics']
+      if (l.note) diag.push(l.note)
+      diag.push(...l.sections.map(details))
+      blocks.push(diag.join('\n\n'))
+    }
+    return redact(`${marker ? `${marker}\n` : ''}${blocks.join('\n\n')}\n`)
+  }
+
+  const full = diagnosticSections(report)
+  const layout: Layout = { rowCap: allRows, timeline: true, sections: full }
+  let out = assemble(layout)
+  if (bytes(out) <= limit) return out
+
+  // The diagnostics give way: tails first, then whole sections from the end.
+  const bare = bytes(assemble({ ...layout, sections: [] }))
+  let available = limit - bare - NOTE_RESERVE
+  for (let attempt = 0; attempt < 4 && full.length > 0; attempt++) {
+    const fitted = fitSections(full, available)
+    const shortened = fitted.filter((f, i) => f.body !== full[i]?.body).map((f) => f.title)
+    const dropped = full.slice(fitted.length).map((s) => s.title)
+    const what: string[] = []
+    if (shortened.length > 0) {
+      what.push(`${shortened.map((t) => text(t, 60)).join(', ')} cut to the last lines`)
+    }
+    if (dropped.length > 0) what.push(`${dropped.map((t) => text(t, 60)).join(', ')} left out`)
+    const note = `_Diagnostics trimmed to fit the size limit: ${what.join('; ')}. All of it is in ${link}._`
+    out = assemble({ ...layout, sections: fitted, note })
+    if (bytes(out) <= limit) return out
+    available -= bytes(out) - limit + 64
+  }
+
+  // Still too long: the tables themselves are huge. Keep the status line; drop the chart,
+  // then show as many rows as fit.
+  const note =
+    full.length > 0
+      ? `_Diagnostics left out to fit the size limit. All of it is in ${link}._`
+      : undefined
+  out = assemble({ rowCap: allRows, timeline: false, sections: [], note })
+  if (bytes(out) <= limit) return out
+  let lo = 0
+  let hi = allRows
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    if (bytes(assemble({ rowCap: mid, timeline: false, sections: [], note })) <= limit) lo = mid
+    else hi = mid - 1
+  }
+  out = assemble({ rowCap: lo, timeline: false, sections: [], note })
+  if (bytes(out) <= limit) return out
+  return hardCut(out, limit)
+}
+
+/**
+ * Sections cut to share `available` bytes: the small ones whole, the large ones to equal tails.
+ * Sections are left out from the end while each would get less than a useful tail.
+ */
+function fitSections(sections: Section[], available: number): Section[] {
+  for (let k = sections.length; k > 0; k--) {
+    const chosen = sections.slice(0, k)
+    const overheads = chosen.map(
+      (s) => bytes(details({ title: s.title, body: '' })) + TAIL_PREFIX_RESERVE + 8
+    )
+    let budget = available - overheads.reduce((a, b) => a + b, 0) - 2 * k
+    if (budget < MIN_SECTION_BYTES * k) continue
+    // Water-filling: sections smaller than an equal share keep everything.
+    const order = chosen.map((s, i) => ({ i, size: bytes(s.body) })).sort((a, b) => a.size - b.size)
+    const share = new Array<number>(k)
+    let left = k
+    for (const { i, size } of order) {
+      const fair = Math.floor(budget / left)
+      share[i] = Math.min(size, fair)
+      budget -= share[i] as number
+      left--
+    }
+    return chosen.map((s, i) => ({ title: s.title, body: tail(s.body, share[i] as number) }))
+  }
+  return []
+}
+
+/** The longest prefix of `s` of at most `max` UTF-8 bytes that does not split a character. */
+function prefix(s: string, max: number): string {
+  if (max <= 0) return ''
+  let cut = Buffer.from(s, 'utf8')
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '')
+  while (bytes(cut) > max) cut = cut.slice(0, -1)
+  return cut
+}
+
+/** The last resort: the start of the text, saying it was cut. */
+function hardCut(s: string, limit: number): string {
+  const note = '\n\n_… cut to fit the size limit._\n'
+  const room = limit - bytes(note)
+  return room <= 0 ? prefix(s, limit) : prefix(s, room) + note
+}

@@ -1,0 +1,27 @@
+import * as core from '@actions/core'
+
+/** Everything main hands to the post step, which runs in a new process. */
+export enum State {
+  IsPost = 'isPost',
+  Cluster = 'cluster',
+  MinikubePath = 'minikubePath',
+  HelmPath = 'helmPath',
+  KubectlPath = 'kubectlPath',
+  ClusterStarted = 'clusterStarted',
+  Release = 'release',
+  Namespace = 'namespace',
+  Deployed = 'deployed',
+  Cleanup = 'cleanup',
+  Status = 'status',
+  CacheKey = 'cacheKey',
+  CacheHit = 'cacheHit',
+  CachePath = 'cachePath'
+}
+
+export function save(key: State, value: string | boolean | undefined): void {
+  if (value !== undefined) core.saveState(key, String(value))
+}
+
+export function load(key: State): string {
+  return core.getState(key)
+}

@@ -1,0 +1,213 @@
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { ExistingCluster } from './cluster/existing.js'
+import { MinikubeCluster } from './cluster/minikube.js'
+import type { RunContext } from './context.js'
+import { buildDependencies, deploy, helmFor, render, rollback } from './deploy/helm.js'
+import { collectDiagnostics, writeDiagnosticsFile } from './diagnostics/collect.js'
+import { buildImage } from './images/build.js'
+import { loadImage } from './images/load.js'
+import { kubectlVersionFor, type Action, type PlannedStep } from './plan.js'
+import type { Step, StepLog } from './runner.js'
+import { State, save } from './state.js'
+import { installTool, toolArch, type ToolName } from './tools/download.js'
+import { parseHelmVersion } from './tools/helm.js'
+import { Kubectl } from './tools/kubectl.js'
+import { Minikube } from './tools/minikube.js'
+import { runHealthChecks } from './verify/http.js'
+import { runHelmTest, shouldRunHelmTest } from './verify/helmtest.js'
+import { watchWorkloads } from './verify/watch.js'
+
+/** Turns the plan's steps into runnable ones bound to this run's context. */
+export function bindSteps(plan: readonly PlannedStep[], ctx: RunContext): Step[] {
+  return plan.map((p) => ({
+    id: p.id,
+    title: p.title,
+    needs: p.needs,
+    always: p.always,
+    run: (log: StepLog) => perform(p.action, ctx, log)
+  }))
+}
+
+async function perform(action: Action, ctx: RunContext, log: StepLog): Promise<void> {
+  switch (action.kind) {
+    case 'install':
+      return install(ctx, action.tool, log)
+    case 'cache-restore':
+      return restoreCache(ctx, log)
+    case 'cluster':
+      return startCluster(ctx, log)
+    case 'helm-deps':
+      return buildDependencies(ctx, log)
+    case 'render':
+      return render(ctx, log)
+    case 'addons':
+      return enableAddons(ctx, log)
+    case 'build':
+      await buildImage(ctx, action.image, log)
+      return
+    case 'load':
+      return loadImage(ctx, action.image, log)
+    case 'deploy':
+      return deploy(ctx, log)
+    case 'verify':
+      return verify(ctx, log)
+    case 'health-checks':
+      return healthChecks(ctx, log)
+    case 'helm-test':
+      return helmTest(ctx, log)
+    case 'diagnostics':
+      return diagnostics(ctx, log)
+    case 'rollback':
+      return rollback(ctx, log)
+  }
+}
+
+function kubectl(ctx: RunContext, log?: StepLog): Kubectl {
+  return new Kubectl(ctx.tool('kubectl'), undefined, log)
+}
+
+async function install(ctx: RunContext, tool: ToolName, log: StepLog): Promise<void> {
+  const i = ctx.inputs
+  let version: string
+  let baseUrl: string
+  if (tool === 'minikube') {
+    version = i.minikubeVersion
+    baseUrl = i.minikubeBaseUrl
+  } else if (tool === 'helm') {
+    version = i.helmVersion
+    baseUrl = i.helmBaseUrl
+  } else {
+    // Known before the cluster starts, or read from the running cluster.
+    version = kubectlVersionFor(i) ?? ctx.report.cluster?.kubernetesVersion ?? 'latest'
+    version = version.replace(/\+.*$/, '')
+    baseUrl = i.kubectlBaseUrl
+  }
+  const info = await installTool(tool, { baseUrl, version, log })
+  ctx.tools[tool] = info
+  ctx.report.tools.push(info)
+  core.setOutput(`${tool}-path`, info.path)
+  if (tool === 'minikube') save(State.MinikubePath, info.path)
+  if (tool === 'helm') {
+    save(State.HelmPath, info.path)
+    ctx.helmMajor = parseHelmVersion(info.version).major
+  }
+  if (tool === 'kubectl') save(State.KubectlPath, info.path)
+  log.info(`${tool} ${info.version} ${info.cached ? 'from the tool cache' : 'downloaded'}: ${info.path}`)
+}
+
+export function cacheKey(ctx: RunContext): string {
+  const i = ctx.inputs
+  return ['minikube-preview', i.minikubeVersion, i.kubernetesVersion || 'default', i.driver, toolArch()].join('-')
+}
+
+async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
+  const path = join(process.env['MINIKUBE_HOME'] || homedir(), '.minikube', 'cache')
+  const key = cacheKey(ctx)
+  save(State.CacheKey, key)
+  save(State.CachePath, path)
+  if (!cache.isFeatureAvailable()) {
+    core.warning('The Actions cache service is not available here; minikube will download its images')
+    return
+  }
+  try {
+    const hit = await cache.restoreCache([path], key)
+    save(State.CacheHit, hit === key)
+    log.info(hit ? `restored ${path} from cache ${hit}` : `no cache for ${key} yet`)
+  } catch (err) {
+    core.warning(`Could not restore the minikube cache: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}
+
+async function startCluster(ctx: RunContext, log: StepLog): Promise<void> {
+  const provider = ctx.inputs.cluster === 'minikube' ? new MinikubeCluster() : new ExistingCluster()
+  ctx.report.cluster = await provider.start(ctx, log)
+}
+
+async function enableAddons(ctx: RunContext, log: StepLog): Promise<void> {
+  const names = [...ctx.inputs.addons.names]
+  if (ctx.inputs.addons.auto && ctx.rendered?.some((o) => o.kind === 'Ingress') && !names.includes('ingress')) {
+    log.info('the chart has an Ingress: enabling the ingress addon')
+    names.push('ingress')
+  }
+  const minikube = new Minikube(ctx.tool('minikube'), log)
+  // One at a time: minikube serialises addon changes on its profile.
+  for (const name of names) await minikube.enableAddon(name, ctx.inputs.clusterTimeoutMs)
+  if (ctx.report.cluster) ctx.report.cluster.addons = names
+  if (names.length === 0) log.info('no addons to enable')
+}
+
+async function verify(ctx: RunContext, log: StepLog): Promise<void> {
+  const i = ctx.inputs
+  ctx.verifyDeadline = Date.now() + i.waitTimeoutMs
+  const { verdicts, timedOut, polls } = await watchWorkloads(kubectl(ctx), i.namespace, ctx.workloads, {
+    timeoutMs: i.waitTimeoutMs,
+    failFast: i.failFast,
+    onPoll: (v) => log.info(v.map((w) => `${w.kind}/${w.name} ${w.state} ${w.ready}${w.reason ? ` ${w.reason}` : ''}`).join(', '))
+  })
+  ctx.report.workloads = verdicts
+  const bad = verdicts.filter((v) => v.state !== 'healthy')
+  log.info(`${verdicts.length - bad.length}/${verdicts.length} workloads healthy after ${polls} polls`)
+  if (bad.length > 0) {
+    const first = bad.find((v) => v.state === 'failed') ?? (bad[0] as (typeof bad)[number])
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more not healthy)` : ''
+    const why = first.reason ?? (timedOut ? 'Timeout' : 'not ready')
+    throw new Error(`${first.kind} ${first.name} is not healthy: ${why}${first.message ? ` — ${first.message}` : ''}${more}`)
+  }
+}
+
+async function healthChecks(ctx: RunContext, log: StepLog): Promise<void> {
+  const deadline = Math.max(ctx.verifyDeadline ?? 0, Date.now() + 30_000)
+  const results = await runHealthChecks(ctx.inputs.healthChecks, {
+    kubectl: kubectl(ctx),
+    namespace: ctx.inputs.namespace,
+    release: ctx.found.release as string,
+    clusterIp: ctx.clusterIp,
+    deadline,
+    log
+  })
+  ctx.report.healthChecks = results
+  const failed = results.filter((r) => !r.ok)
+  if (failed.length > 0) {
+    throw new Error(failed.map((f) => `${f.label}: ${f.error ?? `status ${f.status}`}`).join('; '))
+  }
+}
+
+async function helmTest(ctx: RunContext, log: StepLog): Promise<void> {
+  if (!shouldRunHelmTest(ctx.inputs.helmTest, ctx.hooksManifest)) {
+    log.info('the chart has no test hooks; helm test is not run')
+    return
+  }
+  const result = await runHelmTest({
+    helm: helmFor(ctx, log),
+    kubectl: kubectl(ctx),
+    release: ctx.found.release as string,
+    namespace: ctx.inputs.namespace,
+    timeoutMs: ctx.inputs.waitTimeoutMs,
+    hooksManifest: ctx.hooksManifest
+  })
+  ctx.report.helmTest = result
+  if (!result.passed) throw new Error(result.message ?? 'helm test failed')
+}
+
+async function diagnostics(ctx: RunContext, log: StepLog): Promise<void> {
+  if (!ctx.troubled()) {
+    log.info('nothing failed; no diagnostics needed')
+    return
+  }
+  const deployed = ctx.report.steps.some((s) => s.id === 'deploy' && s.status === 'success')
+  const sections = await collectDiagnostics({
+    kubectl: ctx.tools.kubectl && ctx.report.cluster ? kubectl(ctx) : undefined,
+    helm: deployed && ctx.tools.helm ? helmFor(ctx) : undefined,
+    minikube: ctx.tools.minikube ? new Minikube(ctx.tool('minikube')) : undefined,
+    namespace: ctx.inputs.namespace,
+    release: deployed ? ctx.found.release : undefined,
+    unhealthyPods: ctx.report.workloads.flatMap((w) => w.unhealthyPods),
+    deadline: Date.now() + 90_000
+  })
+  const file = writeDiagnosticsFile(sections, ctx.env.outDir)
+  ctx.report.diagnostics = { sections, file }
+  for (const s of sections) log.info(`── ${s.title} ──\n${s.body}`)
+}

@@ -1,0 +1,198 @@
+import { parseAllDocuments } from 'yaml'
+import { run, type OutputSink } from '../exec.js'
+
+export interface ImageValue {
+  /** Dot path of the chart's image map, e.g. `backend.image`. */
+  path: string
+  repository: string
+  tag: string
+}
+
+export interface ValuesOptions {
+  valuesFiles: readonly string[]
+  /** Written by us (0600) from `secret-values`; only its path is ever on argv. */
+  secretValuesFile?: string
+  set: readonly string[]
+  setString: readonly string[]
+  images: readonly ImageValue[]
+}
+
+export interface UpgradeOptions extends ValuesOptions {
+  release: string
+  chart: string
+  namespace: string
+  timeoutMs: number
+  helmArgs: readonly string[]
+  helmMajor: number
+}
+
+/** The values part of helm's argv, shared by `template` and `upgrade`; later flags win. */
+export function valuesArgs(o: ValuesOptions): string[] {
+  const args: string[] = []
+  for (const f of o.valuesFiles) args.push('--values', f)
+  if (o.secretValuesFile) args.push('--values', o.secretValuesFile)
+  for (const img of o.images) {
+    args.push('--set-string', `${img.path}.repository=${img.repository}`)
+    args.push('--set-string', `${img.path}.tag=${img.tag}`)
+    // A `latest` tag with `Always` is what made the cluster try to pull a local image.
+    args.push('--set-string', `${img.path}.pullPolicy=IfNotPresent`)
+  }
+  for (const s of o.set) args.push('--set', s)
+  for (const s of o.setString) args.push('--set-string', s)
+  return args
+}
+
+/**
+ * Helm 4 renamed `--atomic` to `--rollback-on-failure`: a user's helm-args work with either.
+ * Returns the arguments for this Helm and a note when one was translated.
+ */
+export function translateHelmArgs(args: readonly string[], helmMajor: number): { args: string[]; note?: string } {
+  const [from, to] = helmMajor >= 4 ? ['--atomic', '--rollback-on-failure'] : ['--rollback-on-failure', '--atomic']
+  let note: string | undefined
+  const out = args.map((a) => {
+    if (a === from || a.startsWith(`${from}=`)) {
+      note = `helm-args: '${from}' is '${to}' in Helm ${helmMajor}; using '${to}'`
+      return a.replace(from, to)
+    }
+    return a
+  })
+  return { args: out, note }
+}
+
+export function seconds(ms: number): string {
+  return `${Math.max(1, Math.ceil(ms / 1000))}s`
+}
+
+export function upgradeArgs(o: UpgradeOptions): string[] {
+  return [
+    'upgrade',
+    '--install',
+    o.release,
+    o.chart,
+    '--namespace',
+    o.namespace,
+    '--create-namespace',
+    '--timeout',
+    seconds(o.timeoutMs),
+    ...valuesArgs(o),
+    ...translateHelmArgs(o.helmArgs, o.helmMajor).args
+  ]
+}
+
+export function templateArgs(o: ValuesOptions & { release: string; chart: string; namespace: string }): string[] {
+  return ['template', o.release, o.chart, '--namespace', o.namespace, ...valuesArgs(o)]
+}
+
+export interface ManifestObject {
+  apiVersion: string
+  kind: string
+  name: string
+  namespace?: string
+  annotations: Record<string, string>
+}
+
+/** The objects of a rendered or deployed manifest (multi-document YAML). */
+export function manifestObjects(manifest: string): ManifestObject[] {
+  const out: ManifestObject[] = []
+  for (const doc of parseAllDocuments(manifest)) {
+    const obj = doc.toJS() as {
+      apiVersion?: string
+      kind?: string
+      metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }
+    } | null
+    if (!obj || typeof obj !== 'object' || !obj.kind || !obj.metadata?.name) continue
+    out.push({
+      apiVersion: obj.apiVersion ?? '',
+      kind: obj.kind,
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      annotations: obj.metadata.annotations ?? {}
+    })
+  }
+  return out
+}
+
+/** Test hooks of a release (`helm.sh/hook: test` or the older `test-success`). */
+export function testHooks(hooksManifest: string): ManifestObject[] {
+  return manifestObjects(hooksManifest).filter((o) =>
+    (o.annotations['helm.sh/hook'] ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .some((h) => h === 'test' || h === 'test-success')
+  )
+}
+
+/** `v4.3.1+g1234` → `v4.3.1` and its major. */
+export function parseHelmVersion(out: string): { version: string; major: number } {
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(out)
+  if (!m) throw new Error(`could not read helm's version from '${out.trim()}'`)
+  return { version: `v${m[1]}.${m[2]}.${m[3]}`, major: Number(m[1]) }
+}
+
+export class Helm {
+  constructor(
+    readonly path: string,
+    private readonly env?: NodeJS.ProcessEnv,
+    private readonly sink?: OutputSink
+  ) {}
+
+  private run(args: string[], timeoutMs: number, allowFailure = false) {
+    return run(this.path, args, { timeoutMs, env: this.env, sink: this.sink, allowFailure })
+  }
+
+  async version(): Promise<{ version: string; major: number }> {
+    const { stdout } = await run(this.path, ['version', '--short'], { timeoutMs: 30_000, env: this.env })
+    return parseHelmVersion(stdout)
+  }
+
+  dependencyBuild(chart: string, timeoutMs: number) {
+    return this.run(['dependency', 'build', chart], timeoutMs)
+  }
+
+  async template(o: Parameters<typeof templateArgs>[0], timeoutMs: number): Promise<string> {
+    const { stdout } = await run(this.path, templateArgs(o), { timeoutMs, env: this.env })
+    return stdout
+  }
+
+  upgrade(o: UpgradeOptions) {
+    // Hooks are bounded by --timeout; the extra minute lets helm report its own error first.
+    return this.run(upgradeArgs(o), o.timeoutMs + 60_000)
+  }
+
+  async manifest(release: string, namespace: string): Promise<string> {
+    return (await this.run(['get', 'manifest', release, '--namespace', namespace], 60_000)).stdout
+  }
+
+  async hooks(release: string, namespace: string): Promise<string> {
+    return (await this.run(['get', 'hooks', release, '--namespace', namespace], 60_000)).stdout
+  }
+
+  async revision(release: string, namespace: string): Promise<number | undefined> {
+    const { stdout } = await run(this.path, ['status', release, '--namespace', namespace, '--output', 'json'], {
+      timeoutMs: 60_000,
+      env: this.env
+    })
+    const doc = JSON.parse(stdout) as { version?: number }
+    return doc.version
+  }
+
+  test(release: string, namespace: string, timeoutMs: number) {
+    return this.run(['test', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)], timeoutMs + 60_000, true)
+  }
+
+  status(release: string, namespace: string) {
+    return this.run(['status', release, '--namespace', namespace], 60_000, true)
+  }
+
+  history(release: string, namespace: string) {
+    return this.run(['history', release, '--namespace', namespace, '--max', '10'], 60_000, true)
+  }
+
+  rollback(release: string, namespace: string, timeoutMs: number) {
+    return this.run(['rollback', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)], timeoutMs + 60_000)
+  }
+
+  uninstall(release: string, namespace: string, timeoutMs: number) {
+    return this.run(['uninstall', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)], timeoutMs + 60_000)
+  }
+}

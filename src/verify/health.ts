@@ -1,0 +1,794 @@
+// Health of a release's workloads, decided from what `kubectl get … -o json` shows: a pure
+// function of the cluster's objects and the time, so it is tested on recorded real objects.
+
+import type { Verdict } from '../report/model.js'
+
+export type WorkloadKind = Verdict['kind']
+
+export interface WorkloadRef {
+  kind: WorkloadKind
+  name: string
+  namespace: string
+}
+
+/** The `items` of one `kubectl get deployments,replicasets,…,pods -o json` (mixed kinds). */
+export interface ClusterState {
+  items: unknown[]
+}
+
+export interface HealthOptions {
+  /** How long a pod may stay `Unschedulable` before it counts as failed. */
+  unschedulableGraceMs?: number
+  /** Restarts after which a container in `CrashLoopBackOff` counts as failed. */
+  crashLoopRestarts?: number
+}
+
+export const DEFAULT_UNSCHEDULABLE_GRACE_MS = 30_000
+export const DEFAULT_CRASH_LOOP_RESTARTS = 2
+
+/** The resource types of the list `evaluate` reads, in the order kubectl is asked for them. */
+export function resourcesFor(kinds: Iterable<WorkloadKind>): string[] {
+  const want = new Set(kinds)
+  const out: string[] = []
+  if (want.has('Deployment')) out.push('deployments', 'replicasets')
+  if (want.has('StatefulSet')) out.push('statefulsets')
+  if (want.has('DaemonSet')) out.push('daemonsets')
+  if (want.has('Job')) out.push('jobs')
+  out.push('pods')
+  return out
+}
+
+const WORKLOAD_API: Record<WorkloadKind, string> = {
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  Job: 'batch/v1',
+  Pod: 'v1'
+}
+
+function isWorkloadKind(kind: string): kind is WorkloadKind {
+  return Object.hasOwn(WORKLOAD_API, kind)
+}
+
+/**
+ * The workloads among a release's manifest objects, once each, in manifest order. An object
+ * of a workload kind from another API group (a custom resource also named `StatefulSet`)
+ * is not one of ours to judge.
+ */
+export function workloadsOf(
+  objects: { kind: string; name: string; namespace?: string; apiVersion?: string }[],
+  defaultNamespace: string
+): WorkloadRef[] {
+  const seen = new Set<string>()
+  const out: WorkloadRef[] = []
+  for (const o of objects) {
+    if (!isWorkloadKind(o.kind)) continue
+    if (o.apiVersion && o.apiVersion !== WORKLOAD_API[o.kind]) continue
+    const ref: WorkloadRef = {
+      kind: o.kind,
+      name: o.name,
+      namespace: o.namespace || defaultNamespace
+    }
+    const key = `${ref.kind}/${ref.namespace}/${ref.name}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(ref)
+  }
+  return out
+}
+
+// ---- The parts of Kubernetes objects read here ----
+
+interface OwnerReference {
+  kind?: string
+  name?: string
+  uid?: string
+  controller?: boolean
+}
+
+interface Metadata {
+  name?: string
+  namespace?: string
+  uid?: string
+  generation?: number
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  ownerReferences?: OwnerReference[]
+  deletionTimestamp?: string
+  creationTimestamp?: string
+}
+
+interface Condition {
+  type?: string
+  status?: string
+  reason?: string
+  message?: string
+  lastTransitionTime?: string
+}
+
+interface Terminated {
+  exitCode?: number
+  signal?: number
+  reason?: string
+  message?: string
+}
+
+interface ContainerState {
+  waiting?: { reason?: string; message?: string }
+  running?: { startedAt?: string }
+  terminated?: Terminated
+}
+
+interface ContainerStatus {
+  name?: string
+  ready?: boolean
+  restartCount?: number
+  state?: ContainerState
+  lastState?: ContainerState
+}
+
+interface ContainerSpec {
+  name?: string
+  resources?: { limits?: Record<string, string> }
+}
+
+interface KubeObject {
+  kind: string
+  metadata: Metadata
+  spec?: {
+    replicas?: number
+    completions?: number
+    suspend?: boolean
+    restartPolicy?: string
+    containers?: ContainerSpec[]
+    initContainers?: ContainerSpec[]
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } }
+  }
+  status?: {
+    observedGeneration?: number
+    replicas?: number
+    updatedReplicas?: number
+    readyReplicas?: number
+    availableReplicas?: number
+    currentRevision?: string
+    updateRevision?: string
+    desiredNumberScheduled?: number
+    updatedNumberScheduled?: number
+    numberReady?: number
+    numberAvailable?: number
+    succeeded?: number
+    failed?: number
+    active?: number
+    phase?: string
+    reason?: string
+    message?: string
+    conditions?: Condition[]
+    containerStatuses?: ContainerStatus[]
+    initContainerStatuses?: ContainerStatus[]
+  }
+}
+
+function asObject(item: unknown): KubeObject | undefined {
+  if (typeof item !== 'object' || item === null) return undefined
+  const o = item as { kind?: unknown; metadata?: unknown }
+  if (typeof o.kind !== 'string' || typeof o.metadata !== 'object' || o.metadata === null) {
+    return undefined
+  }
+  return item as KubeObject
+}
+
+function condition(o: KubeObject, type: string): Condition | undefined {
+  return o.status?.conditions?.find((c) => c.type === type)
+}
+
+function isTrue(c: Condition | undefined): boolean {
+  return c?.status === 'True'
+}
+
+/** All objects of a list, indexed by owner so a workload finds its ReplicaSets and pods. */
+class ClusterIndex {
+  private readonly byKind = new Map<string, KubeObject[]>()
+
+  constructor(items: unknown[]) {
+    for (const item of items) {
+      const o = asObject(item)
+      if (!o) continue
+      const list = this.byKind.get(o.kind) ?? []
+      list.push(o)
+      this.byKind.set(o.kind, list)
+    }
+  }
+
+  find(ref: WorkloadRef): KubeObject | undefined {
+    return this.byKind
+      .get(ref.kind)
+      ?.find((o) => o.metadata.name === ref.name && sameNamespace(o, ref.namespace))
+  }
+
+  /** Objects of `kind` whose controlling owner is `owner`. */
+  ownedBy(owner: KubeObject, kind: string): KubeObject[] {
+    const ns = owner.metadata.namespace
+    return (this.byKind.get(kind) ?? []).filter(
+      (o) =>
+        (ns === undefined || sameNamespace(o, ns)) &&
+        (o.metadata.ownerReferences ?? []).some(
+          (r) =>
+            r.controller !== false &&
+            r.kind === owner.kind &&
+            r.name === owner.metadata.name &&
+            // A workload deleted and created again under the same name has a new uid.
+            (!r.uid || !owner.metadata.uid || r.uid === owner.metadata.uid)
+        )
+    )
+  }
+}
+
+function sameNamespace(o: KubeObject, ns: string): boolean {
+  return o.metadata.namespace === undefined || o.metadata.namespace === ns
+}
+
+// ---- One pod ----
+
+/** Waiting reasons a container does not recover from without a change to the release. */
+const WILL_NOT_HEAL = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'ErrImageNeverPull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError'
+])
+
+type PodState = 'healthy' | 'progressing' | 'failed'
+
+interface PodFinding {
+  pod: KubeObject
+  name: string
+  state: PodState
+  reason?: string
+  message?: string
+  /** Set when the pod ran and failed: what failed and how, to find replacements failing alike. */
+  failedAs?: string
+  /** False for a pod of an older revision, which is on its way out. */
+  current: boolean
+}
+
+interface Limits {
+  grace: number
+  restarts: number
+}
+
+/** Evicted and preempted pods were pushed out by the node or the scheduler, not by their own fault. */
+function isDisplaced(pod: KubeObject): boolean {
+  return pod.status?.reason === 'Evicted' || isTrue(condition(pod, 'DisruptionTarget'))
+}
+
+function isTerminal(pod: KubeObject): boolean {
+  const phase = pod.status?.phase
+  return phase === 'Succeeded' || phase === 'Failed'
+}
+
+function isLive(pod: KubeObject): boolean {
+  return !isTerminal(pod) && !pod.metadata.deletionTimestamp
+}
+
+function isReady(pod: KubeObject): boolean {
+  return pod.status?.phase !== 'Failed' && isTrue(condition(pod, 'Ready'))
+}
+
+interface Container {
+  label: string
+  status: ContainerStatus
+  spec?: ContainerSpec
+}
+
+/** Init containers first: they run first, so their trouble is what blocks the pod. */
+function containersOf(pod: KubeObject): Container[] {
+  const out: Container[] = []
+  const add = (
+    statuses: ContainerStatus[] | undefined,
+    specs: ContainerSpec[] | undefined,
+    init: boolean
+  ) => {
+    for (const status of statuses ?? []) {
+      out.push({
+        label: `${init ? 'init container' : 'container'} ${status.name ?? '?'}`,
+        status,
+        spec: specs?.find((s) => s.name === status.name)
+      })
+    }
+  }
+  add(pod.status?.initContainerStatuses, pod.spec?.initContainers, true)
+  add(pod.status?.containerStatuses, pod.spec?.containers, false)
+  return out
+}
+
+function restartsOf(pod: KubeObject): number {
+  return containersOf(pod).reduce((n, c) => n + (c.status.restartCount ?? 0), 0)
+}
+
+function oneLine(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+}
+
+/** `container x: what` — naming the pod too unless Kubernetes' message already does. */
+function about(pod: string, container: string, what: string): string {
+  return what.includes(pod) ? `${container}: ${what}` : `${container} of pod ${pod}: ${what}`
+}
+
+function exitText(t: Terminated): string {
+  const code = t.exitCode !== undefined ? `exit code ${t.exitCode}` : (t.reason ?? 'terminated')
+  return t.message ? `${code}: ${oneLine(t.message, 200)}` : code
+}
+
+function timeOf(text: string | undefined): number | undefined {
+  if (!text) return undefined
+  const t = Date.parse(text)
+  return Number.isNaN(t) ? undefined : t
+}
+
+function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limits): PodFinding {
+  const name = pod.metadata.name ?? '?'
+  const finding = (
+    state: PodState,
+    reason?: string,
+    message?: string,
+    failedAs?: string
+  ): PodFinding => ({
+    pod,
+    name,
+    state,
+    reason,
+    message,
+    failedAs,
+    current
+  })
+  if (pod.status?.phase === 'Succeeded') return finding('healthy', 'Completed')
+  const containers = containersOf(pod)
+
+  for (const c of containers) {
+    const waiting = c.status.state?.waiting
+    if (waiting?.reason && WILL_NOT_HEAL.has(waiting.reason)) {
+      return finding(
+        'failed',
+        waiting.reason,
+        about(name, c.label, oneLine(waiting.message || waiting.reason))
+      )
+    }
+  }
+  for (const c of containers) {
+    const oom = [c.status.state?.terminated, c.status.lastState?.terminated].find(
+      (t) => t?.reason === 'OOMKilled'
+    )
+    if (oom) {
+      const limit = c.spec?.resources?.limits?.memory
+      const what = `killed for running out of memory${limit ? ` (limit ${limit})` : ''}, ${exitText(oom)}`
+      return finding('failed', 'OOMKilled', about(name, c.label, what))
+    }
+  }
+  for (const c of containers) {
+    const waiting = c.status.state?.waiting
+    const restarts = c.status.restartCount ?? 0
+    if (waiting?.reason === 'CrashLoopBackOff' && restarts >= limits.restarts) {
+      const last = c.status.lastState?.terminated
+      const what = `${oneLine(waiting.message || 'back-off restarting failed container')}${last ? `; ${exitText(last)}` : ''}`
+      return finding('failed', 'CrashLoopBackOff', about(name, c.label, what))
+    }
+  }
+
+  const scheduled = condition(pod, 'PodScheduled')
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    const since = timeOf(scheduled.lastTransitionTime) ?? timeOf(pod.metadata.creationTimestamp)
+    const expired = since !== undefined && now - since >= limits.grace
+    const message = `pod ${name}: ${oneLine(scheduled.message || 'no node can run it')}`
+    return finding(expired ? 'failed' : 'progressing', 'Unschedulable', message)
+  }
+
+  // A pod that ran and failed is judged with its siblings: a replacement may yet work. With
+  // restartPolicy Never a container that exited non-zero is final even while others run.
+  const failedPhase = pod.status?.phase === 'Failed'
+  if (failedPhase && pod.status?.reason) {
+    const reason = pod.status.reason
+    const message = `pod ${name}: ${oneLine(pod.status.message || reason)}`
+    return finding('progressing', reason, message, `pod/${reason}`)
+  }
+  if (failedPhase || pod.spec?.restartPolicy === 'Never') {
+    const broke = containers.find((c) => (c.status.state?.terminated?.exitCode ?? 0) !== 0)
+    const t = broke?.status.state?.terminated
+    if (broke && t) {
+      const reason = t.reason || 'Error'
+      return finding(
+        'progressing',
+        reason,
+        about(name, broke.label, exitText(t)),
+        `${broke.label}/${t.exitCode}`
+      )
+    }
+    if (failedPhase)
+      return finding(
+        'progressing',
+        'Failed',
+        `pod ${name}: ${oneLine(pod.status?.message || 'failed')}`,
+        'pod/Failed'
+      )
+  }
+
+  if (isReady(pod)) return finding('healthy')
+
+  // Not ready yet: say what it is waiting for, as `kubectl get pods` would.
+  for (const c of containers) {
+    const waiting = c.status.state?.waiting
+    if (waiting?.reason) {
+      const last = c.status.lastState?.terminated
+      const detail = waiting.message || (last ? `last ${exitText(last)}` : waiting.reason)
+      return finding('progressing', waiting.reason, about(name, c.label, oneLine(detail)))
+    }
+  }
+  for (const c of containers) {
+    const t = c.status.state?.terminated
+    if (t && (t.exitCode ?? 0) !== 0)
+      return finding('progressing', t.reason || 'Error', about(name, c.label, exitText(t)))
+  }
+  const ready = condition(pod, 'Ready')
+  if (ready?.reason) {
+    return finding(
+      'progressing',
+      ready.reason,
+      `pod ${name}: ${oneLine(ready.message || ready.reason)}`
+    )
+  }
+  return finding(
+    'progressing',
+    pod.status?.phase || 'Pending',
+    `pod ${name} is ${(pod.status?.phase || 'pending').toLowerCase()}`
+  )
+}
+
+// ---- One workload ----
+
+/** What a workload's own status says of its rollout. */
+interface Rollout {
+  desired: number
+  ready: number
+  /** Why the rollout is not complete, in kubectl's words; absent when it is. */
+  waiting?: string
+  /** A rollout that Kubernetes itself has given up on. */
+  failed?: { reason: string; message: string }
+  /** Pods of the workload, current and previous revisions. */
+  pods: { pod: KubeObject; current: boolean }[]
+  /** Whether pods that ran and failed are judged here (Jobs judge them with their backoff limit). */
+  judgeFailedPods: boolean
+  /** The reason word while waiting on the workload rather than on one of its pods. */
+  waitingReason: string
+  /** A Job that has completed. */
+  done?: boolean
+}
+
+function generationWait(o: KubeObject): string | undefined {
+  const gen = o.metadata.generation
+  const seen = o.status?.observedGeneration
+  if (gen !== undefined && (seen === undefined || seen < gen)) {
+    return `waiting for the ${o.kind.toLowerCase()} spec update to be observed`
+  }
+  return undefined
+}
+
+function revisionOf(o: KubeObject): number {
+  return Number(o.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)
+}
+
+function deploymentRollout(d: KubeObject, index: ClusterIndex): Rollout {
+  const s = d.status ?? {}
+  const desired = d.spec?.replicas ?? 1
+  const sets = index.ownedBy(d, 'ReplicaSet')
+  const revision = revisionOf(d)
+  const newest = sets.reduce<KubeObject | undefined>(
+    (best, rs) => (!best || revisionOf(rs) > revisionOf(best) ? rs : best),
+    undefined
+  )
+  const currentSet = sets.find((rs) => revision > 0 && revisionOf(rs) === revision) ?? newest
+  const pods = sets.flatMap((rs) =>
+    index.ownedBy(rs, 'Pod').map((pod) => ({ pod, current: rs === currentSet }))
+  )
+  const updated = s.updatedReplicas ?? 0
+  const available = s.availableReplicas ?? 0
+  const ready = currentSet ? (currentSet.status?.readyReplicas ?? 0) : (s.readyReplicas ?? 0)
+  const old = pods.filter((p) => !p.current && !isTerminal(p.pod) && !isDisplaced(p.pod)).length
+
+  const progressing = condition(d, 'Progressing')
+  const failed =
+    progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
+      ? {
+          reason: 'ProgressDeadlineExceeded',
+          message: oneLine(
+            progressing.message || `deployment ${d.metadata.name} exceeded its progress deadline`
+          )
+        }
+      : undefined
+
+  const replicas = s.replicas ?? 0
+  let waiting = generationWait(d)
+  if (!waiting && updated < desired)
+    waiting = `${updated} out of ${desired} new replicas have been updated`
+  if (!waiting && replicas > updated)
+    waiting = `${replicas - updated} old replicas are pending termination`
+  if (!waiting && replicas > desired)
+    waiting = `${replicas - desired} extra replicas are pending termination`
+  if (!waiting && available < desired)
+    waiting = `${available} of ${desired} updated replicas are available`
+  if (!waiting && (s.readyReplicas ?? 0) < desired)
+    waiting = `${s.readyReplicas ?? 0} of ${desired} replicas are ready`
+  // Old pods that are terminating are no longer counted in the status, but still serve traffic.
+  if (!waiting && old > 0)
+    waiting = `${old} old pod${old === 1 ? ' is' : 's are'} still terminating`
+  return {
+    desired,
+    ready,
+    waiting,
+    waitingReason: 'RolloutInProgress',
+    failed,
+    pods,
+    judgeFailedPods: true
+  }
+}
+
+function statefulSetRollout(ss: KubeObject, index: ClusterIndex): Rollout {
+  const s = ss.status ?? {}
+  const desired = ss.spec?.replicas ?? 1
+  const ready = s.readyReplicas ?? 0
+  const strategy = ss.spec?.updateStrategy
+  const partition = strategy?.rollingUpdate?.partition ?? 0
+  const revision = s.updateRevision
+  const pods = index.ownedBy(ss, 'Pod').map((pod) => ({
+    pod,
+    current:
+      !revision ||
+      pod.metadata.labels?.['controller-revision-hash'] === undefined ||
+      pod.metadata.labels['controller-revision-hash'] === revision
+  }))
+  let waiting = generationWait(ss)
+  if (!waiting && (s.replicas ?? 0) > desired)
+    waiting = `${(s.replicas ?? 0) - desired} extra replicas are pending termination`
+  if (!waiting && ready < desired) waiting = `${ready} of ${desired} replicas are ready`
+  if (!waiting && strategy?.type !== 'OnDelete') {
+    if (partition > 0) {
+      const want = Math.max(0, desired - partition)
+      if ((s.updatedReplicas ?? 0) < want)
+        waiting = `${s.updatedReplicas ?? 0} of ${want} pods have been updated`
+    } else if (s.currentRevision !== s.updateRevision) {
+      waiting = `${s.updatedReplicas ?? 0} of ${desired} pods have been updated to revision ${s.updateRevision ?? '?'}`
+    }
+  }
+  return {
+    desired,
+    ready,
+    waiting,
+    waitingReason: 'RolloutInProgress',
+    pods,
+    judgeFailedPods: true
+  }
+}
+
+function daemonSetRollout(ds: KubeObject, index: ClusterIndex): Rollout {
+  const s = ds.status ?? {}
+  const desired = s.desiredNumberScheduled ?? 0
+  const ready = s.numberReady ?? 0
+  const generation = ds.metadata.generation
+  const pods = index.ownedBy(ds, 'Pod').map((pod) => {
+    const podGeneration = pod.metadata.labels?.['pod-template-generation']
+    return {
+      pod,
+      current:
+        podGeneration === undefined ||
+        generation === undefined ||
+        Number(podGeneration) === generation
+    }
+  })
+  let waiting = generationWait(ds)
+  const updated = s.updatedNumberScheduled ?? 0
+  if (!waiting && updated < desired)
+    waiting = `${updated} out of ${desired} new pods have been updated`
+  if (!waiting && ready < desired) waiting = `${ready} of ${desired} pods are ready`
+  if (!waiting && (s.numberAvailable ?? 0) < desired)
+    waiting = `${s.numberAvailable ?? 0} of ${desired} updated pods are available`
+  return {
+    desired,
+    ready,
+    waiting,
+    waitingReason: 'RolloutInProgress',
+    pods,
+    judgeFailedPods: true
+  }
+}
+
+function jobRollout(job: KubeObject, index: ClusterIndex): Rollout {
+  const desired = job.spec?.completions ?? 1
+  const succeeded = job.status?.succeeded ?? 0
+  const pods = index.ownedBy(job, 'Pod').map((pod) => ({ pod, current: true }))
+  const failedCondition = [condition(job, 'Failed'), condition(job, 'FailureTarget')].find(isTrue)
+  const failed = failedCondition
+    ? {
+        reason: failedCondition.reason || 'Failed',
+        message: oneLine(failedCondition.message || 'the job failed')
+      }
+    : undefined
+  const done = isTrue(condition(job, 'Complete'))
+  const suspended = job.spec?.suspend === true
+  const waiting = done
+    ? undefined
+    : suspended
+      ? 'the job is suspended'
+      : `${succeeded} of ${desired} completions succeeded`
+  const waitingReason = suspended ? 'Suspended' : 'Running'
+  // Its pods' failures are the Job's to count, against the backoff limit the user chose.
+  return {
+    desired,
+    ready: succeeded,
+    waiting,
+    waitingReason,
+    failed,
+    pods,
+    judgeFailedPods: false,
+    done
+  }
+}
+
+const RANK: Record<PodState, number> = { failed: 0, progressing: 1, healthy: 2 }
+
+function byTrouble(a: PodFinding, b: PodFinding): number {
+  return (
+    RANK[a.state] - RANK[b.state] ||
+    Number(b.current) - Number(a.current) ||
+    a.name.localeCompare(b.name)
+  )
+}
+
+/** Pods that ran and failed, grouped by how; a group of two is a replacement failing alike. */
+function repeatedFailure(findings: PodFinding[]): PodFinding[] | undefined {
+  const groups = new Map<string, PodFinding[]>()
+  for (const f of findings) {
+    if (!f.failedAs || !f.current) continue
+    const group = groups.get(f.failedAs) ?? []
+    group.push(f)
+    groups.set(f.failedAs, group)
+  }
+  return [...groups.values()].find((g) => g.length >= 2)
+}
+
+function newest(findings: PodFinding[]): PodFinding | undefined {
+  const created = (f: PodFinding) => timeOf(f.pod.metadata.creationTimestamp) ?? 0
+  return findings.reduce<PodFinding | undefined>(
+    (best, f) => (!best || created(f) > created(best) ? f : best),
+    undefined
+  )
+}
+
+function verdictOf(
+  ref: WorkloadRef,
+  rollout: Rollout,
+  findings: PodFinding[],
+  restarts: number
+): Verdict {
+  const sorted = [...findings].sort(byTrouble)
+  const base = {
+    kind: ref.kind,
+    name: ref.name,
+    ready: `${rollout.ready}/${rollout.desired}`,
+    restarts,
+    pods: sorted.map((f) => f.name)
+  }
+  // A Job that completed is done, whatever its earlier attempts went through.
+  if (rollout.done) return { ...base, state: 'healthy', unhealthyPods: [] }
+  const unhealthyPods = sorted.filter((f) => f.state !== 'healthy').map((f) => f.name)
+  const failed = (reason: string | undefined, message: string | undefined): Verdict => ({
+    ...base,
+    state: 'failed',
+    reason,
+    message,
+    unhealthyPods
+  })
+
+  const failedPod = sorted.find((f) => f.state === 'failed' && f.current)
+  if (failedPod) return failed(failedPod.reason, failedPod.message)
+  if (rollout.failed) {
+    // The workload says why it gave up; its latest failed pod says what went wrong.
+    const evidence = newest(sorted.filter((f) => f.failedAs))
+    const message = evidence?.message
+      ? `${rollout.failed.message}; ${evidence.message}`
+      : rollout.failed.message
+    return failed(rollout.failed.reason, message)
+  }
+  const repeated = rollout.judgeFailedPods ? repeatedFailure(sorted) : undefined
+  if (repeated) {
+    const last = newest(repeated) as PodFinding
+    return failed(
+      last.reason,
+      `${repeated.length} pods failed the same way; ${last.message ?? last.name}`
+    )
+  }
+
+  const blocking = sorted.find((f) => f.state === 'progressing' && isLive(f.pod))
+  if (rollout.waiting === undefined && !blocking)
+    return { ...base, state: 'healthy', unhealthyPods: [] }
+  const progressing = (reason: string | undefined, message: string | undefined): Verdict => ({
+    ...base,
+    state: 'progressing',
+    reason,
+    message,
+    unhealthyPods
+  })
+  if (blocking?.current) return progressing(blocking.reason, blocking.message)
+  return progressing(rollout.waitingReason, rollout.waiting ?? blocking?.message)
+}
+
+function podVerdict(ref: WorkloadRef, pod: KubeObject, now: number, limits: Limits): Verdict {
+  const f = inspectPod(pod, true, now, limits)
+  const ready = `${f.state === 'healthy' ? 1 : 0}/1`
+  const base = { kind: ref.kind, name: ref.name, ready, restarts: restartsOf(pod), pods: [f.name] }
+  if (f.state === 'healthy') return { ...base, state: 'healthy', unhealthyPods: [] }
+  // A bare pod has no replacement: once it ran and failed, or was evicted, it stays so.
+  if (f.state === 'failed' || f.failedAs) {
+    return {
+      ...base,
+      state: 'failed',
+      reason: f.reason,
+      message: f.message,
+      unhealthyPods: [f.name]
+    }
+  }
+  return {
+    ...base,
+    state: 'progressing',
+    reason: f.reason,
+    message: f.message,
+    unhealthyPods: [f.name]
+  }
+}
+
+/**
+ * One verdict per workload, in the order given. `now` (epoch ms) measures how long a pod has
+ * been unschedulable.
+ */
+export function evaluate(
+  workloads: WorkloadRef[],
+  state: ClusterState,
+  now: number,
+  opts: HealthOptions = {}
+): Verdict[] {
+  const limits: Limits = {
+    grace: opts.unschedulableGraceMs ?? DEFAULT_UNSCHEDULABLE_GRACE_MS,
+    restarts: opts.crashLoopRestarts ?? DEFAULT_CRASH_LOOP_RESTARTS
+  }
+  const index = new ClusterIndex(state.items)
+  return workloads.map((ref) => {
+    const obj = index.find(ref)
+    if (!obj) {
+      return {
+        kind: ref.kind,
+        name: ref.name,
+        state: 'progressing',
+        ready: '0/?',
+        restarts: 0,
+        reason: 'NotFound',
+        message: `${ref.kind.toLowerCase()} ${ref.name} was not found in namespace ${ref.namespace}`,
+        pods: [],
+        unhealthyPods: []
+      }
+    }
+    if (ref.kind === 'Pod') return podVerdict(ref, obj, now, limits)
+    const rollout =
+      ref.kind === 'Deployment'
+        ? deploymentRollout(obj, index)
+        : ref.kind === 'StatefulSet'
+          ? statefulSetRollout(obj, index)
+          : ref.kind === 'DaemonSet'
+            ? daemonSetRollout(obj, index)
+            : jobRollout(obj, index)
+    const counted = rollout.pods.filter((p) => !isDisplaced(p.pod))
+    const findings = counted.map((p) => inspectPod(p.pod, p.current, now, limits))
+    const restarts = counted.reduce((n, p) => n + restartsOf(p.pod), 0)
+    return verdictOf(ref, rollout, findings, restarts)
+  })
+}
