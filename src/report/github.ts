@@ -1,4 +1,5 @@
 // A small GitHub REST and GraphQL client over fetch: just what the pull-request comment needs.
+import { formatMs } from '../exec.js'
 import { redact } from '../redact.js'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
@@ -110,7 +111,7 @@ export class GitHub {
       const e = err as Error & { cause?: { message?: string } }
       const why =
         e.name === 'TimeoutError' || e.name === 'AbortError'
-          ? `no answer within ${Math.round(this.timeoutMs / 1000)}s`
+          ? `no answer within ${formatMs(this.timeoutMs)}`
           : (e.cause?.message ?? e.message)
       throw new GitHubError(method, shown, 0, redact(why))
     }

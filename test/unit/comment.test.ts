@@ -1,0 +1,507 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import {
+  commentMarker,
+  decideComment,
+  findPullRequest,
+  upsertComment,
+  type CommentMode
+} from '../../src/report/comment.js'
+import { GitHub, GitHubError, nextLink } from '../../src/report/github.js'
+import type { Status } from '../../src/report/model.js'
+import {
+  FORK_TOKEN,
+  WRITE_TOKEN,
+  startGitHubServer,
+  type GitHubServer
+} from '../support/github-server.js'
+
+const REPO = 'acme/todo'
+const PR = 7
+
+let gh: GitHubServer
+beforeEach(async () => {
+  gh = await startGitHubServer()
+})
+afterEach(async () => {
+  await gh.close()
+})
+
+const api = (token = WRITE_TOKEN): { token: string; apiUrl: string; graphqlUrl: string } => ({
+  token,
+  apiUrl: gh.url,
+  graphqlUrl: gh.graphqlUrl
+})
+const ours = (header: string): string[] =>
+  gh
+    .comments(REPO, PR)
+    .filter((c) => c.body.includes(commentMarker(header)) && c.user.login === 'github-actions[bot]')
+    .map((c) => c.body)
+
+describe('upsertComment', () => {
+  test('the first run creates the comment, the second updates the same one', async () => {
+    const first = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'todo/preview',
+      body: 'run 1'
+    })
+    expect(first).toMatchObject({ ok: true, action: 'created' })
+    expect(gh.comments(REPO, PR)).toHaveLength(1)
+    const c = gh.comments(REPO, PR)[0]
+    expect(c?.body).toBe(`${commentMarker('todo/preview')}\nrun 1`)
+    expect(first.ok && first.action === 'created' && first.url).toBe(c?.html_url)
+
+    const second = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'todo/preview',
+      body: 'run 2'
+    })
+    expect(second).toMatchObject({ ok: true, action: 'updated', id: c?.id, url: c?.html_url })
+    expect(gh.comments(REPO, PR)).toHaveLength(1)
+    expect(gh.comments(REPO, PR)[0]?.body).toBe(`${commentMarker('todo/preview')}\nrun 2`)
+
+    // Identity came from GraphQL viewer, never from GET /user (refused to the Actions token).
+    expect(gh.requests.some((r) => r.url === '/user')).toBe(false)
+    expect(gh.requests.filter((r) => r.url === '/graphql')).toHaveLength(2)
+    expect(
+      gh.requests.every((r) => r.token === WRITE_TOKEN && r.userAgent === 'minikube-preview')
+    ).toBe(true)
+  })
+
+  test('a body that already starts with the marker is not given a second one', async () => {
+    const body = `${commentMarker('h')}\n### ✅ healthy`
+    await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body })
+    expect(gh.comments(REPO, PR)[0]?.body).toBe(body)
+  })
+
+  test('a second header gets its own comment; each is then updated in place', async () => {
+    for (const run of [1, 2]) {
+      for (const header of ['todo/k8s-1.33', 'todo/k8s-1.34']) {
+        const r = await upsertComment({
+          ...api(),
+          repo: REPO,
+          pr: PR,
+          header,
+          body: `${header} run ${run}`
+        })
+        expect(r).toMatchObject({ ok: true, action: run === 1 ? 'created' : 'updated' })
+      }
+    }
+    expect(gh.comments(REPO, PR)).toHaveLength(2)
+    expect(ours('todo/k8s-1.33')).toEqual([
+      `${commentMarker('todo/k8s-1.33')}\ntodo/k8s-1.33 run 2`
+    ])
+    expect(ours('todo/k8s-1.34')).toEqual([
+      `${commentMarker('todo/k8s-1.34')}\ntodo/k8s-1.34 run 2`
+    ])
+  })
+
+  test('a header that is a prefix of another is not mistaken for it', async () => {
+    await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'todo/preview-2', body: 'other' })
+    const r = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'todo/preview',
+      body: 'mine'
+    })
+    expect(r).toMatchObject({ ok: true, action: 'created' })
+    expect(gh.comments(REPO, PR)).toHaveLength(2)
+  })
+
+  test("someone else's comment with our marker is never touched", async () => {
+    const quote = `> ${commentMarker('todo/preview')}\n> why is this failing?`
+    const human = gh.addComment(
+      REPO,
+      PR,
+      `${commentMarker('todo/preview')}\ncopied by hand`,
+      'octocat'
+    )
+    const other = gh.addComment(REPO, PR, quote, 'reviewer')
+    const app = gh.addComment(
+      REPO,
+      PR,
+      `${commentMarker('todo/preview')}\nfrom another app`,
+      'some-app[bot]'
+    )
+
+    const r = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'todo/preview',
+      body: 'ours'
+    })
+    expect(r).toMatchObject({ ok: true, action: 'created' })
+    await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'todo/preview',
+      body: 'ours again'
+    })
+
+    const all = gh.comments(REPO, PR)
+    expect(all).toHaveLength(4)
+    expect(all.find((c) => c.id === human.id)?.body).toBe(
+      `${commentMarker('todo/preview')}\ncopied by hand`
+    )
+    expect(all.find((c) => c.id === other.id)?.body).toBe(quote)
+    expect(all.find((c) => c.id === app.id)?.body).toBe(
+      `${commentMarker('todo/preview')}\nfrom another app`
+    )
+    expect(ours('todo/preview')).toEqual([`${commentMarker('todo/preview')}\nours again`])
+    const writes = gh.requests.filter((q) => q.method === 'PATCH' || q.method === 'DELETE')
+    expect(writes.map((q) => q.url)).toEqual([
+      `/repos/${REPO}/issues/comments/${r.ok && 'id' in r ? r.id : 0}`
+    ])
+  })
+
+  test('our comment is found beyond the first page (more than 100 comments, Link rel="next")', async () => {
+    for (let i = 0; i < 150; i++)
+      gh.addComment(REPO, PR, `review comment ${i}`, i % 2 ? 'octocat' : 'reviewer')
+    gh.addComment(REPO, PR, `${commentMarker('todo/preview')}\nsomeone copied it`, 'octocat')
+    const mine = gh.addComment(
+      REPO,
+      PR,
+      `${commentMarker('todo/preview')}\nold run`,
+      'github-actions[bot]'
+    )
+    for (let i = 0; i < 70; i++) gh.addComment(REPO, PR, `later ${i}`, 'octocat')
+
+    const r = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'todo/preview',
+      body: 'new run'
+    })
+    expect(r).toMatchObject({ ok: true, action: 'updated', id: mine.id })
+    expect(gh.comments(REPO, PR)).toHaveLength(222)
+    expect(mine.body).toBe(`${commentMarker('todo/preview')}\nnew run`)
+    const pages = gh.requests.filter(
+      (q) => q.method === 'GET' && q.url.includes('/issues/7/comments')
+    )
+    expect(pages.map((q) => new URL(q.url, gh.url).searchParams.get('page') ?? '1')).toEqual([
+      '1',
+      '2',
+      '3'
+    ])
+    expect(pages.every((q) => new URL(q.url, gh.url).searchParams.get('per_page') === '100')).toBe(
+      true
+    )
+  })
+
+  test('duplicates of our own comment (from concurrent runs) are folded into one', async () => {
+    const a = gh.addComment(REPO, PR, `${commentMarker('h')}\nrun a`, 'github-actions[bot]')
+    gh.addComment(REPO, PR, `${commentMarker('h')}\nrun b`, 'github-actions[bot]')
+    gh.addComment(REPO, PR, 'unrelated', 'github-actions[bot]')
+    const r = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'run c' })
+    expect(r).toMatchObject({ ok: true, action: 'updated', id: a.id, removed: 1 })
+    expect(gh.comments(REPO, PR).map((c) => c.body)).toEqual([
+      `${commentMarker('h')}\nrun c`,
+      'unrelated'
+    ])
+  })
+
+  test('create: false only updates (on-failure after a fix) and never creates', async () => {
+    const none = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'fixed',
+      create: false
+    })
+    expect(none).toEqual({ ok: true, action: 'none' })
+    expect(gh.comments(REPO, PR)).toHaveLength(0)
+    gh.addComment(REPO, PR, `${commentMarker('h')}\nbroken`, 'github-actions[bot]')
+    const r = await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'fixed',
+      create: false
+    })
+    expect(r).toMatchObject({ ok: true, action: 'updated' })
+    expect(gh.comments(REPO, PR)[0]?.body).toBe(`${commentMarker('h')}\nfixed`)
+  })
+
+  test("a fork's read-only token: no throw, a result that says why and what to grant", async () => {
+    const r = await upsertComment({
+      ...api(FORK_TOKEN),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'x'
+    })
+    expect(r.ok).toBe(false)
+    if (r.ok) return
+    expect(r.status).toBe(403)
+    expect(r.message).toBe('Resource not accessible by integration')
+    expect(r.warning).toMatch(
+      /^Could not comment on PR #7: the token may not write to pull requests/
+    )
+    expect(r.warning).toContain('pull requests from forks get a read-only token')
+    expect(r.warning).toContain('`permissions: pull-requests: write`')
+    expect(r.warning).toContain('GitHub answered 403: Resource not accessible by integration')
+    expect(gh.comments(REPO, PR)).toHaveLength(0)
+  })
+
+  test('the fork token cannot update an existing comment either, and says so the same way', async () => {
+    gh.addComment(REPO, PR, `${commentMarker('h')}\nold`, 'github-actions[bot]')
+    const r = await upsertComment({
+      ...api(FORK_TOKEN),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'new'
+    })
+    expect(r).toMatchObject({ ok: false, status: 403 })
+    expect(gh.comments(REPO, PR)[0]?.body).toBe(`${commentMarker('h')}\nold`)
+  })
+
+  test('404 (no such PR, or no access) and 401 (bad token) and 5xx come back as warnings', async () => {
+    gh.fail(/^POST \/repos\/.*\/comments$/, 404, 'Not Found')
+    const notFound = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'x' })
+    expect(notFound).toMatchObject({ ok: false, status: 404 })
+    expect(!notFound.ok && notFound.warning).toContain('`permissions: pull-requests: write`')
+
+    const bad = await upsertComment({
+      ...api('not-a-token'),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'x'
+    })
+    expect(bad).toMatchObject({ ok: false, status: 401, message: 'Bad credentials' })
+    expect(!bad.ok && bad.warning).toContain("input 'github-token'")
+
+    gh.fail(/^GET \/repos\/.*\/comments$/, 502, 'Server Error')
+    const down = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'x' })
+    expect(down).toMatchObject({ ok: false, status: 502 })
+    expect(!down.ok && down.warning).toMatch(
+      /^Could not comment on PR #7: GitHub API GET .* failed with 502: Server Error/
+    )
+  })
+
+  test('when GraphQL cannot say who the token is, the Actions identity is assumed', async () => {
+    gh.fail(/^POST \/graphql$/, 403, 'Resource not accessible by integration')
+    const mine = gh.addComment(REPO, PR, `${commentMarker('h')}\nold`, 'github-actions[bot]')
+    const r = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'new' })
+    expect(r).toMatchObject({ ok: true, action: 'updated', id: mine.id })
+  })
+
+  test('a personal token acts as its user', async () => {
+    await gh.close()
+    gh = await startGitHubServer({ tokens: { ghp_person: { login: 'alice' } } })
+    gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
+    const r = await upsertComment({
+      ...api('ghp_person'),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'by alice'
+    })
+    expect(r).toMatchObject({ ok: true, action: 'created' })
+    expect(gh.comments(REPO, PR).map((c) => `${c.user.login}: ${c.body.split('\n')[1]}`)).toEqual([
+      'github-actions[bot]: by the bot',
+      'alice: by alice'
+    ])
+  })
+})
+
+describe('findPullRequest', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-event-'))
+  const event = (name: string, payload: unknown): string => {
+    const p = join(dir, `${name}.json`)
+    writeFileSync(p, JSON.stringify(payload))
+    return p
+  }
+  const SHA = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed'
+
+  test('from the pull_request payload, without asking the API', async () => {
+    const eventPath = event('pr', {
+      action: 'synchronize',
+      number: 12,
+      pull_request: { number: 12 }
+    })
+    const github = new GitHub(api())
+    const r = await findPullRequest({
+      mode: 'auto',
+      event: 'pull_request',
+      eventPath,
+      repo: REPO,
+      sha: SHA,
+      github
+    })
+    expect(r).toEqual({ pr: 12, source: 'event' })
+    expect(gh.requests).toHaveLength(0)
+  })
+
+  test('always on push: the first open PR of the commit', async () => {
+    gh.setCommitPulls(REPO, SHA, [
+      { number: 3, state: 'closed' },
+      { number: 9, state: 'open' },
+      { number: 11, state: 'open' }
+    ])
+    const eventPath = event('push', { ref: 'refs/heads/feature', after: SHA })
+    const github = new GitHub(api())
+    const r = await findPullRequest({
+      mode: 'always',
+      event: 'push',
+      eventPath,
+      repo: REPO,
+      sha: SHA,
+      github
+    })
+    expect(r).toEqual({ pr: 9, source: 'commit' })
+    expect(gh.requests.map((q) => q.url)).toEqual([
+      `/repos/${REPO}/commits/${SHA}/pulls?per_page=100`
+    ])
+  })
+
+  test('auto on push does not look for a PR; a commit without an open PR has none', async () => {
+    const eventPath = event('push2', { ref: 'refs/heads/main' })
+    const github = new GitHub(api())
+    expect(
+      await findPullRequest({
+        mode: 'auto',
+        event: 'push',
+        eventPath,
+        repo: REPO,
+        sha: SHA,
+        github
+      })
+    ).toEqual({
+      source: 'none'
+    })
+    expect(gh.requests).toHaveLength(0)
+    gh.setCommitPulls(REPO, SHA, [{ number: 3, state: 'closed' }])
+    expect(
+      await findPullRequest({
+        mode: 'always',
+        event: 'push',
+        eventPath,
+        repo: REPO,
+        sha: SHA,
+        github
+      })
+    ).toEqual({
+      source: 'none'
+    })
+  })
+
+  test('a failed lookup is a warning, not a failure', async () => {
+    gh.fail(/\/pulls$/, 403, 'Resource not accessible by integration')
+    const github = new GitHub(api())
+    const r = await findPullRequest({
+      mode: 'on-failure',
+      event: 'push',
+      repo: REPO,
+      sha: SHA,
+      github
+    })
+    expect(r.pr).toBeUndefined()
+    expect(r.warning).toContain('Could not look up the pull request of commit f00dfee')
+    expect(r.warning).toContain('403: Resource not accessible by integration')
+  })
+})
+
+describe('decideComment', () => {
+  const cases: [CommentMode, string, Status, number | undefined, boolean][] = [
+    ['auto', 'pull_request', 'healthy', 7, true],
+    ['auto', 'pull_request_target', 'unhealthy', 7, true],
+    ['auto', 'push', 'healthy', 7, false],
+    ['auto', 'workflow_dispatch', 'error', 7, false],
+    ['auto', 'pull_request', 'healthy', undefined, false],
+    ['always', 'push', 'healthy', 7, true],
+    ['always', 'pull_request', 'error', 7, true],
+    ['always', 'push', 'healthy', undefined, false],
+    ['never', 'pull_request', 'error', 7, false],
+    ['on-failure', 'pull_request', 'healthy', 7, false],
+    ['on-failure', 'pull_request', 'unhealthy', 7, true],
+    ['on-failure', 'push', 'error', 7, true],
+    ['on-failure', 'push', 'error', undefined, false]
+  ]
+  test.each(cases)('%s on %s, %s, PR %s → %s', (mode, event, status, pr, expected) => {
+    expect(decideComment(mode, event, status, pr)).toBe(expected)
+  })
+})
+
+describe('GitHub client', () => {
+  test("errors name the call, the status and GitHub's message", async () => {
+    gh.fail(/^PATCH /, 422, 'Validation Failed')
+    const github = new GitHub(api())
+    await expect(
+      github.request('PATCH', `/repos/${REPO}/issues/comments/1`, { body: 'x' })
+    ).rejects.toThrow(
+      `GitHub API PATCH /repos/${REPO}/issues/comments/1 failed with 422: Validation Failed`
+    )
+    const user = await github.request('GET', '/user').catch((e: unknown) => e)
+    expect(user).toBeInstanceOf(GitHubError)
+    expect((user as GitHubError).status).toBe(403)
+  })
+
+  test('a request that gets no answer is bounded by the timeout', async () => {
+    const { createServer } = await import('node:http')
+    const silent = createServer(() => undefined)
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as { port: number }).port
+    const github = new GitHub({ token: 't', apiUrl: `http://127.0.0.1:${port}`, timeoutMs: 200 })
+    const started = Date.now()
+    await expect(github.request('GET', '/x')).rejects.toThrow(
+      'GitHub API GET /x failed: no answer within 200ms'
+    )
+    expect(Date.now() - started).toBeLessThan(5_000)
+    silent.closeAllConnections()
+    silent.close()
+  })
+
+  test('the base URLs come from GITHUB_API_URL and GITHUB_GRAPHQL_URL, with GitHub.com defaults', () => {
+    expect(new GitHub({ token: 't', env: {} })).toMatchObject({
+      apiUrl: 'https://api.github.com',
+      graphqlUrl: 'https://api.github.com/graphql'
+    })
+    expect(
+      new GitHub({
+        token: 't',
+        env: {
+          GITHUB_API_URL: 'https://ghe.example/api/v3/',
+          GITHUB_GRAPHQL_URL: 'https://ghe.example/api/graphql'
+        }
+      })
+    ).toMatchObject({
+      apiUrl: 'https://ghe.example/api/v3',
+      graphqlUrl: 'https://ghe.example/api/graphql'
+    })
+  })
+
+  test('the token is never sent to a host a Link header names but we were not given', async () => {
+    const github = new GitHub(api())
+    await expect(github.request('GET', 'https://evil.example/steal')).rejects.toThrow(
+      'refusing to send the token'
+    )
+  })
+
+  test.each([
+    [
+      '<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"',
+      'https://api.github.com/x?page=2'
+    ],
+    [
+      '<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=1>; rel="first"',
+      undefined
+    ],
+    [null, undefined]
+  ])('nextLink(%s)', (link, next) => {
+    expect(nextLink(link)).toBe(next)
+  })
+})
