@@ -1,0 +1,801 @@
+import { describe, expect, test } from 'vitest'
+import { evaluate, resourcesFor, workloadsOf, type WorkloadRef } from '../../src/verify/health.js'
+import type { Verdict } from '../../src/report/model.js'
+
+// Objects as `kubectl get … -o json` prints them, trimmed to the fields a kubelet and the
+// controllers set for each state, for the edges the recorded cluster states do not cover.
+
+const NS = 'preview'
+const T0 = Date.parse('2026-03-01T10:00:00Z')
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString().replace('.000', '')
+
+type Obj = Record<string, unknown>
+interface Owner {
+  kind: string
+  name: string
+  uid: string
+}
+
+const ownerRef = (o: Owner) => ({
+  apiVersion: o.kind === 'Job' ? 'batch/v1' : 'apps/v1',
+  kind: o.kind,
+  name: o.name,
+  uid: o.uid,
+  controller: true,
+  blockOwnerDeletion: true
+})
+
+function deployment(
+  name: string,
+  o: {
+    replicas?: number
+    revision?: number
+    generation?: number
+    status?: Obj
+    conditions?: Obj[]
+  } = {}
+): Obj & { owner: Owner } {
+  const replicas = o.replicas ?? 1
+  const generation = o.generation ?? 1
+  const uid = `uid-deploy-${name}`
+  return {
+    owner: { kind: 'Deployment', name, uid },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name,
+      namespace: NS,
+      uid,
+      generation,
+      annotations: { 'deployment.kubernetes.io/revision': String(o.revision ?? 1) },
+      creationTimestamp: at(0)
+    },
+    spec: { replicas, progressDeadlineSeconds: 600 },
+    status: {
+      observedGeneration: generation,
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      conditions: o.conditions ?? [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }
+      ],
+      ...o.status
+    }
+  }
+}
+
+function replicaSet(
+  d: Owner,
+  hash: string,
+  revision: number,
+  status: Obj = {}
+): Obj & { owner: Owner } {
+  const name = `${d.name}-${hash}`
+  const uid = `uid-rs-${name}`
+  return {
+    owner: { kind: 'ReplicaSet', name, uid },
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name,
+      namespace: NS,
+      uid,
+      labels: { 'pod-template-hash': hash },
+      annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+      ownerReferences: [ownerRef(d)]
+    },
+    spec: { replicas: 1 },
+    status: {
+      replicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      observedGeneration: 1,
+      ...status
+    }
+  }
+}
+
+interface ContainerOpts {
+  name?: string
+  ready?: boolean
+  restarts?: number
+  state?: Obj
+  lastState?: Obj
+}
+
+function container(o: ContainerOpts = {}): Obj {
+  return {
+    name: o.name ?? 'backend',
+    image: 'docker.io/library/todo-chatbot-backend:sha-abc1234',
+    imageID: '',
+    ready: o.ready ?? true,
+    started: o.ready ?? true,
+    restartCount: o.restarts ?? 0,
+    state: o.state ?? { running: { startedAt: at(5) } },
+    lastState: o.lastState ?? {}
+  }
+}
+
+const exited = (exitCode: number, reason = 'Error') => ({
+  terminated: { exitCode, reason, startedAt: at(5), finishedAt: at(6) }
+})
+
+function pod(
+  name: string,
+  owner: Owner | undefined,
+  o: {
+    phase?: string
+    ready?: boolean
+    containers?: Obj[]
+    init?: Obj[]
+    conditions?: Obj[]
+    restartPolicy?: string
+    status?: Obj
+    deleting?: boolean
+    labels?: Record<string, string>
+    memoryLimit?: string
+  } = {}
+): Obj {
+  const ready = o.ready ?? true
+  const containers = o.containers ?? [container({ ready })]
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: NS,
+      uid: `uid-pod-${name}`,
+      creationTimestamp: at(1),
+      labels: o.labels ?? {},
+      ...(owner ? { ownerReferences: [ownerRef(owner)] } : {}),
+      ...(o.deleting ? { deletionTimestamp: at(60), deletionGracePeriodSeconds: 30 } : {})
+    },
+    spec: {
+      restartPolicy: o.restartPolicy ?? 'Always',
+      containers: containers.map((c) => ({
+        name: c.name,
+        image: 'todo-chatbot-backend:sha-abc1234',
+        resources: o.memoryLimit ? { limits: { memory: o.memoryLimit } } : {}
+      })),
+      ...(o.init ? { initContainers: o.init.map((c) => ({ name: c.name, image: 'busybox' })) } : {})
+    },
+    status: {
+      phase: o.phase ?? 'Running',
+      conditions: o.conditions ?? [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: at(1) },
+        { type: 'Initialized', status: 'True', lastTransitionTime: at(2) },
+        ready
+          ? { type: 'Ready', status: 'True', lastTransitionTime: at(6) }
+          : {
+              type: 'Ready',
+              status: 'False',
+              reason: 'ContainersNotReady',
+              message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`,
+              lastTransitionTime: at(2)
+            }
+      ],
+      containerStatuses: containers,
+      ...(o.init ? { initContainerStatuses: o.init } : {}),
+      ...o.status
+    }
+  }
+}
+
+const crashLoop = (restarts: number, name = 'backend', podName = 'backend-7c9d5b6f4d-abcde') =>
+  container({
+    name,
+    ready: false,
+    restarts,
+    state: {
+      waiting: {
+        reason: 'CrashLoopBackOff',
+        message: `back-off 20s restarting failed container=${name} pod=${podName}_preview(uid-pod-${podName})`
+      }
+    },
+    lastState: exited(1)
+  })
+
+const waitingFor = (reason: string, message?: string) =>
+  container({ ready: false, state: { waiting: message ? { reason, message } : { reason } } })
+
+/** One healthy deployment with its ReplicaSet, and a broken pod beside a good one if asked. */
+function backend(pods: (rs: Owner) => Obj[], d = deployment('backend')): Obj[] {
+  const rs = replicaSet(d.owner, '7c9d5b6f4d', 1)
+  return [d, rs, ...pods(rs.owner)]
+}
+
+const unschedulable = (sinceSeconds: number) => [
+  {
+    type: 'PodScheduled',
+    status: 'False',
+    reason: 'Unschedulable',
+    message:
+      '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+    lastProbeTime: null,
+    lastTransitionTime: at(sinceSeconds)
+  }
+]
+
+const backendRef: WorkloadRef = { kind: 'Deployment', name: 'backend', namespace: NS }
+
+interface Case {
+  name: string
+  items: Obj[]
+  workload?: WorkloadRef
+  /** Seconds after T0. */
+  now?: number
+  expected: Partial<Record<keyof Verdict, unknown>>
+}
+
+const notReadyRollout = deployment('backend', {
+  status: { readyReplicas: 0, availableReplicas: 0 },
+  conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' }]
+})
+
+const handWritten: Case[] = [
+  {
+    name: 'a complete deployment is healthy',
+    items: backend((rs) => [pod('backend-7c9d5b6f4d-abcde', rs)]),
+    expected: {
+      state: 'healthy',
+      ready: '1/1',
+      restarts: 0,
+      pods: ['backend-7c9d5b6f4d-abcde'],
+      unhealthyPods: []
+    }
+  },
+  {
+    name: 'a crash loop below the restart threshold is still progressing',
+    items: backend(
+      (rs) => [pod('backend-7c9d5b6f4d-abcde', rs, { ready: false, containers: [crashLoop(1)] })],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'progressing',
+      reason: 'CrashLoopBackOff',
+      restarts: 1,
+      unhealthyPods: ['backend-7c9d5b6f4d-abcde']
+    }
+  },
+  {
+    name: 'a crash loop at the threshold has failed, naming the container and exit code',
+    items: backend(
+      (rs) => [pod('backend-7c9d5b6f4d-abcde', rs, { ready: false, containers: [crashLoop(2)] })],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'failed',
+      reason: 'CrashLoopBackOff',
+      restarts: 2,
+      message:
+        'container backend: back-off 20s restarting failed container=backend pod=backend-7c9d5b6f4d-abcde_preview(uid-pod-backend-7c9d5b6f4d-abcde); exit code 1'
+    }
+  },
+  {
+    name: 'a crash-looping init container has failed',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          init: [crashLoop(3, 'migrate')],
+          containers: [
+            container({ ready: false, state: { waiting: { reason: 'PodInitializing' } } })
+          ]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'failed',
+      reason: 'CrashLoopBackOff',
+      restarts: 3,
+      message: expect.stringMatching(/^init container migrate: /)
+    }
+  },
+  {
+    name: 'an image that cannot be pulled has failed with the kubelet message',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [
+            waitingFor(
+              'ImagePullBackOff',
+              'Back-off pulling image "todo-chatbot-backend:sha-abc1234"'
+            )
+          ]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'failed',
+      reason: 'ImagePullBackOff',
+      message:
+        'container backend of pod backend-7c9d5b6f4d-abcde: Back-off pulling image "todo-chatbot-backend:sha-abc1234"'
+    }
+  },
+  ...[
+    'ErrImagePull',
+    'ErrImageNeverPull',
+    'InvalidImageName',
+    'CreateContainerConfigError',
+    'CreateContainerError',
+    'RunContainerError'
+  ].map((reason): Case => ({
+    name: `${reason} has failed`,
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [waitingFor(reason, 'why')]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'failed',
+      reason,
+      message: 'container backend of pod backend-7c9d5b6f4d-abcde: why'
+    }
+  })),
+  {
+    name: 'a container killed for memory has failed at once, with its limit',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          ready: false,
+          memoryLimit: '64Mi',
+          containers: [
+            container({ ready: false, restarts: 1, lastState: exited(137, 'OOMKilled') })
+          ]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'failed',
+      reason: 'OOMKilled',
+      message:
+        'container backend of pod backend-7c9d5b6f4d-abcde: killed for running out of memory (limit 64Mi), exit code 137'
+    }
+  },
+  {
+    name: 'a container starting (ContainerCreating) is progressing',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [waitingFor('ContainerCreating')]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: { state: 'progressing', reason: 'ContainerCreating', ready: '1/1' }
+  },
+  {
+    name: 'a running container that fails readiness is progressing with the Ready condition',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          ready: false,
+          containers: [container({ ready: false })]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'progressing',
+      reason: 'ContainersNotReady',
+      message: 'pod backend-7c9d5b6f4d-abcde: containers with unready status: [backend]'
+    }
+  },
+  {
+    name: 'Unschedulable within the grace is progressing',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [],
+          conditions: unschedulable(10)
+        })
+      ],
+      notReadyRollout
+    ),
+    now: 30,
+    expected: { state: 'progressing', reason: 'Unschedulable' }
+  },
+  {
+    name: 'Unschedulable past the grace has failed with the scheduler message',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [],
+          conditions: unschedulable(10)
+        })
+      ],
+      notReadyRollout
+    ),
+    now: 41,
+    expected: {
+      state: 'failed',
+      reason: 'Unschedulable',
+      message: expect.stringContaining(
+        'pod backend-7c9d5b6f4d-abcde: 0/1 nodes are available: 1 Insufficient cpu.'
+      )
+    }
+  },
+  {
+    name: 'an evicted pod beside a healthy replacement is healthy',
+    items: backend((rs) => [
+      pod('backend-7c9d5b6f4d-abcde', rs),
+      pod('backend-7c9d5b6f4d-evict', rs, {
+        phase: 'Failed',
+        ready: false,
+        containers: [container({ ready: false, state: exited(137, 'ContainerStatusUnknown') })],
+        status: { reason: 'Evicted', message: 'The node was low on resource: memory.' }
+      })
+    ]),
+    expected: {
+      state: 'healthy',
+      ready: '1/1',
+      pods: ['backend-7c9d5b6f4d-abcde'],
+      unhealthyPods: []
+    }
+  },
+  (() => {
+    const d = deployment('backend', { revision: 2, generation: 2 })
+    const old = replicaSet(d.owner, '5f6b8c9d7a', 1, {
+      replicas: 0,
+      readyReplicas: 0,
+      availableReplicas: 0
+    })
+    const cur = replicaSet(d.owner, '7c9d5b6f4d', 2)
+    return {
+      name: 'a rollout with old pods still terminating is progressing',
+      items: [
+        d,
+        old,
+        cur,
+        pod('backend-5f6b8c9d7a-old01', old.owner, { deleting: true }),
+        pod('backend-7c9d5b6f4d-new01', cur.owner)
+      ],
+      expected: {
+        state: 'progressing',
+        reason: 'RolloutInProgress',
+        message: '1 old pod is still terminating',
+        ready: '1/1'
+      }
+    }
+  })(),
+  (() => {
+    // The fix being rolled out: the old revision crash-loops, the new one is fine.
+    const d = deployment('backend', {
+      revision: 2,
+      generation: 2,
+      status: { replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 }
+    })
+    const old = replicaSet(d.owner, '5f6b8c9d7a', 1, { readyReplicas: 0, availableReplicas: 0 })
+    const cur = replicaSet(d.owner, '7c9d5b6f4d', 2)
+    return {
+      name: 'old pods crash-looping during a rollout to a good revision do not fail it',
+      items: [
+        d,
+        old,
+        cur,
+        pod('backend-5f6b8c9d7a-old01', old.owner, {
+          ready: false,
+          containers: [crashLoop(5, 'backend', 'backend-5f6b8c9d7a-old01')]
+        }),
+        pod('backend-7c9d5b6f4d-new01', cur.owner)
+      ],
+      expected: {
+        state: 'progressing',
+        reason: 'RolloutInProgress',
+        message: '1 old replicas are pending termination',
+        restarts: 5,
+        unhealthyPods: ['backend-5f6b8c9d7a-old01']
+      }
+    }
+  })(),
+  {
+    name: 'a spec change not yet observed is progressing',
+    items: backend(
+      (rs) => [pod('backend-7c9d5b6f4d-abcde', rs)],
+      deployment('backend', { generation: 3, status: { observedGeneration: 2 } })
+    ),
+    expected: {
+      state: 'progressing',
+      reason: 'RolloutInProgress',
+      message: 'waiting for the deployment spec update to be observed'
+    }
+  },
+  {
+    name: 'a deployment past its progress deadline has failed',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          ready: false,
+          containers: [container({ ready: false })]
+        })
+      ],
+      deployment('backend', {
+        status: { readyReplicas: 0, availableReplicas: 0 },
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "backend-7c9d5b6f4d" has timed out progressing.'
+          }
+        ]
+      })
+    ),
+    expected: {
+      state: 'failed',
+      reason: 'ProgressDeadlineExceeded',
+      message: 'ReplicaSet "backend-7c9d5b6f4d" has timed out progressing.'
+    }
+  },
+  {
+    name: 'two pods of a deployment rejected the same way have failed',
+    items: backend(
+      (rs) =>
+        ['rej01', 'rej02'].map((id) =>
+          pod(`backend-7c9d5b6f4d-${id}`, rs, {
+            phase: 'Failed',
+            ready: false,
+            containers: [],
+            conditions: [],
+            status: {
+              reason: 'OutOfcpu',
+              message:
+                "Pod was rejected: Node didn't have enough resource: cpu, requested: 4000, used: 0, capacity: 2000"
+            }
+          })
+        ),
+      notReadyRollout
+    ),
+    expected: {
+      state: 'failed',
+      reason: 'OutOfcpu',
+      message: expect.stringMatching(
+        /^2 pods failed the same way; pod backend-7c9d5b6f4d-rej0\d: Pod was rejected/
+      )
+    }
+  },
+  {
+    name: 'one pod rejected, its replacement starting, is progressing',
+    items: backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-rej01', rs, {
+          phase: 'Failed',
+          ready: false,
+          containers: [],
+          conditions: [],
+          status: { reason: 'OutOfcpu', message: 'rejected' }
+        }),
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [waitingFor('ContainerCreating')]
+        })
+      ],
+      notReadyRollout
+    ),
+    expected: {
+      state: 'progressing',
+      reason: 'ContainerCreating',
+      unhealthyPods: ['backend-7c9d5b6f4d-abcde', 'backend-7c9d5b6f4d-rej01']
+    }
+  },
+  (() => {
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: NS, uid: 'uid-job-migrate', generation: 1 },
+      spec: { completions: 1, parallelism: 1, backoffLimit: 6 },
+      status: { active: 1, failed: 1, ready: 1, startTime: at(0) }
+    }
+    const owner = { kind: 'Job', name: 'migrate', uid: 'uid-job-migrate' }
+    return {
+      name: 'a job retrying after one failed attempt is progressing: its backoff limit decides',
+      workload: { kind: 'Job', name: 'migrate', namespace: NS },
+      items: [
+        job,
+        pod('migrate-first', owner, {
+          phase: 'Failed',
+          ready: false,
+          restartPolicy: 'Never',
+          containers: [container({ name: 'migrate', ready: false, state: exited(1) })]
+        }),
+        pod('migrate-again', owner, {
+          restartPolicy: 'Never',
+          containers: [container({ name: 'migrate' })]
+        })
+      ],
+      expected: {
+        state: 'progressing',
+        reason: 'Running',
+        ready: '0/1',
+        message: '0 of 1 completions succeeded',
+        unhealthyPods: ['migrate-first']
+      }
+    }
+  })(),
+  (() => {
+    const owner = { kind: 'StatefulSet', name: 'postgresql', uid: 'uid-sts-postgresql' }
+    const sts = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'postgresql', namespace: NS, uid: owner.uid, generation: 2 },
+      spec: {
+        replicas: 2,
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } }
+      },
+      status: {
+        observedGeneration: 2,
+        replicas: 2,
+        readyReplicas: 2,
+        currentReplicas: 1,
+        updatedReplicas: 1,
+        currentRevision: 'postgresql-5d8f7c6b9',
+        updateRevision: 'postgresql-6c9b8d7f5'
+      }
+    }
+    return {
+      name: 'a statefulset still rolling to its new revision is progressing',
+      workload: { kind: 'StatefulSet', name: 'postgresql', namespace: NS },
+      items: [
+        sts,
+        pod('postgresql-0', owner, {
+          labels: { 'controller-revision-hash': 'postgresql-5d8f7c6b9' }
+        }),
+        pod('postgresql-1', owner, {
+          labels: { 'controller-revision-hash': 'postgresql-6c9b8d7f5' }
+        })
+      ],
+      expected: {
+        state: 'progressing',
+        reason: 'RolloutInProgress',
+        ready: '2/2',
+        message: '1 of 2 pods have been updated to revision postgresql-6c9b8d7f5',
+        pods: ['postgresql-1', 'postgresql-0']
+      }
+    }
+  })(),
+  {
+    name: 'a workload not in the cluster is progressing: NotFound',
+    items: [],
+    expected: { state: 'progressing', reason: 'NotFound', ready: '0/?', pods: [] }
+  },
+  {
+    name: 'a bare pod that ran and failed (restartPolicy Never) has failed',
+    workload: { kind: 'Pod', name: 'smoke', namespace: NS },
+    items: [
+      pod('smoke', undefined, {
+        phase: 'Failed',
+        ready: false,
+        restartPolicy: 'Never',
+        containers: [container({ name: 'smoke', ready: false, state: exited(3) })]
+      })
+    ],
+    expected: {
+      state: 'failed',
+      reason: 'Error',
+      ready: '0/1',
+      message: 'container smoke of pod smoke: exit code 3'
+    }
+  },
+  {
+    name: 'a bare pod that succeeded is healthy',
+    workload: { kind: 'Pod', name: 'smoke', namespace: NS },
+    items: [
+      pod('smoke', undefined, {
+        phase: 'Succeeded',
+        ready: false,
+        restartPolicy: 'Never',
+        containers: [container({ name: 'smoke', ready: false, state: exited(0, 'Completed') })]
+      })
+    ],
+    expected: { state: 'healthy', ready: '1/1' }
+  }
+]
+
+const at0 = (c: Case) => T0 + (c.now ?? 120) * 1000
+
+describe('evaluate, on objects shaped as the kubelet reports them', () => {
+  test.each(handWritten)('$name', (c) => {
+    const [verdict] = evaluate([c.workload ?? backendRef], { items: c.items }, at0(c))
+    expect(verdict).toMatchObject({
+      kind: (c.workload ?? backendRef).kind,
+      name: (c.workload ?? backendRef).name,
+      ...c.expected
+    })
+  })
+
+  test('the crash-loop threshold and the unschedulable grace can be changed', () => {
+    const items = backend(
+      (rs) => [pod('backend-7c9d5b6f4d-abcde', rs, { ready: false, containers: [crashLoop(2)] })],
+      notReadyRollout
+    )
+    expect(evaluate([backendRef], { items }, T0, { crashLoopRestarts: 5 })[0]?.state).toBe(
+      'progressing'
+    )
+    const pending = backend(
+      (rs) => [
+        pod('backend-7c9d5b6f4d-abcde', rs, {
+          phase: 'Pending',
+          ready: false,
+          containers: [],
+          conditions: unschedulable(0)
+        })
+      ],
+      notReadyRollout
+    )
+    expect(
+      evaluate([backendRef], { items: pending }, T0 + 20_000, { unschedulableGraceMs: 10_000 })[0]
+        ?.state
+    ).toBe('failed')
+  })
+
+  test('pods of a same-named workload in another namespace are not counted', () => {
+    const items = backend((rs) => [pod('backend-7c9d5b6f4d-abcde', rs)])
+    const elsewhere = items.map((o) => ({
+      ...o,
+      metadata: { ...(o.metadata as Obj), namespace: 'other' }
+    }))
+    expect(evaluate([backendRef], { items: elsewhere }, T0)[0]).toMatchObject({
+      state: 'progressing',
+      reason: 'NotFound'
+    })
+  })
+})
+
+describe('workloadsOf', () => {
+  test('takes the workloads of a release, once each, in the default namespace unless set', () => {
+    expect(
+      workloadsOf(
+        [
+          { kind: 'ServiceAccount', name: 'todo' },
+          { kind: 'Deployment', name: 'backend', apiVersion: 'apps/v1' },
+          { kind: 'StatefulSet', name: 'postgresql', namespace: 'db', apiVersion: 'apps/v1' },
+          { kind: 'Service', name: 'backend' },
+          { kind: 'Deployment', name: 'backend', apiVersion: 'apps/v1' },
+          { kind: 'DaemonSet', name: 'agent' },
+          { kind: 'Job', name: 'migrate', apiVersion: 'batch/v1' },
+          { kind: 'Pod', name: 'smoke', apiVersion: 'v1' },
+          { kind: 'CronJob', name: 'nightly', apiVersion: 'batch/v1' },
+          { kind: 'StatefulSet', name: 'advanced', apiVersion: 'apps.kruise.io/v1beta1' }
+        ],
+        NS
+      )
+    ).toEqual([
+      { kind: 'Deployment', name: 'backend', namespace: NS },
+      { kind: 'StatefulSet', name: 'postgresql', namespace: 'db' },
+      { kind: 'DaemonSet', name: 'agent', namespace: NS },
+      { kind: 'Job', name: 'migrate', namespace: NS },
+      { kind: 'Pod', name: 'smoke', namespace: NS }
+    ])
+  })
+
+  test('resourcesFor asks only for the kinds it will read, always with pods', () => {
+    expect(resourcesFor(['Deployment', 'StatefulSet'])).toEqual([
+      'deployments',
+      'replicasets',
+      'statefulsets',
+      'pods'
+    ])
+    expect(resourcesFor(['Job'])).toEqual(['jobs', 'pods'])
+    expect(resourcesFor([])).toEqual(['pods'])
+  })
+})
