@@ -199,7 +199,7 @@ async function attempt(check: HealthCheck, target: Target, timeoutMs: number): P
       ok: false,
       status: res.status,
       latencyMs,
-      error: `body did not contain ${JSON.stringify(check.expectBody)} (got ${body ? JSON.stringify(body) : 'an empty body'})`
+      error: `body did not contain ${JSON.stringify(check.expectBody)}: ${body || 'the body was empty'}`
     }
   }
   return { ok: true, status: res.status, latencyMs }
