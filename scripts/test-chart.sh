@@ -9,6 +9,8 @@
 #
 # One line per check; the last line is `chart: N passed, N failed`; exits non-zero
 # when any check failed.
+# JavaScript template literals in the checks are meant literally.
+# shellcheck disable=SC2016
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -316,9 +318,9 @@ notes() {
     sed 's/^/    /' "$work/stderr"
     return 1
   }
-  for want in 'port-forward svc/todo-chatbot-frontend 8080:80' \
-    'port-forward svc/todo-chatbot-backend 8081:8001' 'todo.local'; do
-    grep -qF -- "$want" "$out" || {
+  for want in 'port-forward svc/todo-chatbot-frontend 8080:80([^0-9]|$)' \
+    'port-forward svc/todo-chatbot-backend 8081:8001([^0-9]|$)' 'http://todo\.local/'; do
+    grep -qE -- "$want" "$out" || {
       echo "    NOTES do not mention: $want"
       return 1
     }
