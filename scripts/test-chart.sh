@@ -183,6 +183,9 @@ template_security() {
     'workloads().length === 3' \
     'workloads().every((w) => w.spec.template.spec.securityContext.runAsNonRoot === true)' \
     'workloads().every((w) => Number.isInteger(w.spec.template.spec.securityContext.runAsUser) && w.spec.template.spec.securityContext.runAsUser > 0)' \
+    'get("Deployment", "todo-chatbot-backend").spec.template.spec.securityContext.runAsUser === 10001' \
+    'get("Deployment", "todo-chatbot-frontend").spec.template.spec.securityContext.runAsUser === 1000' \
+    'get("StatefulSet", "todo-chatbot-postgresql").spec.template.spec.securityContext.runAsUser === 70' \
     'workloads().every((w) => w.spec.template.spec.securityContext.seccompProfile.type === "RuntimeDefault")' \
     'workloads().flatMap((w) => [...w.spec.template.spec.containers, ...(w.spec.template.spec.initContainers ?? [])]).every((c) => c.securityContext.allowPrivilegeEscalation === false && c.securityContext.readOnlyRootFilesystem === true && JSON.stringify(c.securityContext.capabilities.drop) === "[\"ALL\"]" && c.securityContext.seccompProfile.type === "RuntimeDefault")' \
     'workloads().flatMap((w) => [...w.spec.template.spec.containers, ...(w.spec.template.spec.initContainers ?? [])]).every((c) => c.resources.limits.cpu && c.resources.limits.memory)'
