@@ -26,7 +26,7 @@ export function startFailure(err: unknown): string {
   if (err instanceof ToolError) {
     const reason = minikubeReason(err.tail)
     if (err.timedOut) return `minikube start timed out after ${formatMs(err.timeoutMs)}${reason ? `: ${reason}` : ''}`
-    return reason ? `minikube start failed: ${reason}` : err.message
+    return reason ?? err.message
   }
   return err instanceof Error ? err.message : String(err)
 }

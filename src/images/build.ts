@@ -26,5 +26,6 @@ export async function buildImage(ctx: RunContext, image: ImageSpec, log: StepLog
     delivery: ctx.dockerEnv ? 'docker-env' : undefined
   }
   ctx.images.set(image.name, info)
+  ctx.report.images.push(info)
   return info
 }

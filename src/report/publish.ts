@@ -15,11 +15,14 @@ import type { Report } from './model.js'
  */
 export async function publish(report: Report, ctx: RunContext, reportPath: string): Promise<void> {
   const header = ctx.found.commentHeader
-  if (report.status !== 'healthy' && ctx.inputs.diagnosticsArtifact) await uploadDiagnostics(report, ctx, reportPath)
+  if (report.status !== 'healthy' && ctx.inputs.diagnosticsArtifact)
+    await uploadDiagnostics(report, ctx, reportPath)
   await comment(report, ctx, header)
   if (ctx.inputs.jobSummary) {
     try {
-      await core.summary.addRaw(renderMarkdown(report, { header, limit: SUMMARY_LIMIT }), true).write()
+      await core.summary
+        .addRaw(renderMarkdown(report, { header, limit: SUMMARY_LIMIT }), true)
+        .write()
     } catch (err) {
       core.warning(`Could not write the job summary: ${message(err)}`)
     }
@@ -44,13 +47,26 @@ async function comment(report: Report, ctx: RunContext, header: string): Promise
     github
   })
   if (lookup.warning) core.warning(lookup.warning)
-  if (!decideComment(mode, report.event ?? '', report.status, lookup.pr)) return
+  // After a fix, an `on-failure` comment is brought up to date rather than left saying "unhealthy".
+  const refreshOnly = mode === 'on-failure' && report.status === 'healthy' && lookup.pr !== undefined
+  if (!refreshOnly && !decideComment(mode, report.event ?? '', report.status, lookup.pr)) return
   if (!token || !report.repository || lookup.pr === undefined) {
     core.warning(`Could not comment on the pull request: input 'github-token' is empty`)
     return
   }
-  const body = renderMarkdown(report, { header, limit: COMMENT_LIMIT, marker: commentMarker(header) })
-  const result = await upsertComment({ token, repo: report.repository, pr: lookup.pr, header, body, github })
+  const body = renderMarkdown(report, {
+    header,
+    limit: COMMENT_LIMIT,
+    marker: commentMarker(header)
+  })
+  const result = await upsertComment({
+    token,
+    repo: report.repository,
+    pr: lookup.pr,
+    header,
+    body,
+    github
+  })
   if (!result.ok) {
     core.warning(result.warning)
     return
@@ -61,15 +77,24 @@ async function comment(report: Report, ctx: RunContext, header: string): Promise
   }
 }
 
-async function uploadDiagnostics(report: Report, ctx: RunContext, reportPath: string): Promise<void> {
+async function uploadDiagnostics(
+  report: Report,
+  ctx: RunContext,
+  reportPath: string
+): Promise<void> {
   writeFileSync(reportPath, redact(JSON.stringify(report, null, 2)))
   const files = [reportPath]
   if (report.diagnostics?.file) files.push(report.diagnostics.file)
   const name = `minikube-preview-${basename(ctx.env.outDir).replace(/^minikube-preview-/, '')}`
   try {
-    const { id } = await new DefaultArtifactClient().uploadArtifact(name, files, dirname(reportPath), {
-      retentionDays: 14
-    })
+    const { id } = await new DefaultArtifactClient().uploadArtifact(
+      name,
+      files,
+      dirname(reportPath),
+      {
+        retentionDays: 14
+      }
+    )
     if (report.diagnostics) report.diagnostics.artifactId = id
     core.info(`uploaded diagnostics as artifact ${name}`)
   } catch (err) {
