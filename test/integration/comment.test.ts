@@ -1,0 +1,126 @@
+// What the pull request is told, through the bundled action and a local GitHub API.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { makeRunner, runStep, type Runner } from '../support/action.js'
+import { GUEST_PROVISION, fakeTools, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
+import { FORK_TOKEN, WRITE_TOKEN, startGitHubServer, type GitHubServer } from '../support/github-server.js'
+import { healthyList, manifest } from '../support/kube-objects.js'
+
+const REPO = 'octo/todo'
+const PR = 17
+
+let cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c()
+})
+
+interface World {
+  runner: Runner
+  tools: FakeTools
+  github: GitHubServer
+  /** Runs main as on a pull_request event for PR 17 (or `event`). */
+  run(inputs?: Record<string, string>, event?: string): ReturnType<typeof runStep>
+}
+
+async function world(rules: FakeToolRules = {}): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-comment-'))
+  const tools = await fakeTools(join(dir, 'tools'), {
+    helm: [
+      { match: ['template'], stdout: manifest(['todo-api'], false) },
+      { match: ['upgrade'], stdout: 'deployed\n' },
+      { match: ['status', '--output'], stdout: '{"version":1}' },
+      { match: ['get', 'manifest'], stdout: manifest(['todo-api'], false) },
+      { match: ['get', 'hooks'], stdout: '' },
+      ...(rules.helm ?? [])
+    ],
+    kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList('preview', ['todo-api']) }, ...(rules.kubectl ?? [])],
+    minikube: rules.minikube
+  })
+  const github = await startGitHubServer()
+  cleanups.push(() => tools.close(), () => github.close())
+  const runner = makeRunner(join(dir, 'runner'))
+  mkdirSync(join(runner.workspace, 'charts', 'todo'), { recursive: true })
+  writeFileSync(join(runner.workspace, 'charts', 'todo', 'Chart.yaml'), 'apiVersion: v2\nname: todo\nversion: 0.1.0\n')
+  const eventPath = join(dir, 'event.json')
+  writeFileSync(eventPath, JSON.stringify({ pull_request: { number: PR, head: { sha: 'fedcba9876543210fedcba9876543210fedcba98' } } }))
+  return {
+    runner,
+    tools,
+    github,
+    run: (inputs = {}, event = 'pull_request') =>
+      runStep(runner, {
+        inputs: { ...tools.inputs, 'github-token': WRITE_TOKEN, ...inputs },
+        path: tools.path,
+        env: {
+          GITHUB_EVENT_NAME: event,
+          GITHUB_EVENT_PATH: event.startsWith('pull_request') ? eventPath : undefined,
+          GITHUB_API_URL: github.url,
+          GITHUB_GRAPHQL_URL: github.graphqlUrl,
+          GITHUB_REPOSITORY: REPO
+        }
+      })
+  }
+}
+
+const ours = (w: World) => w.github.comments(REPO, PR).filter((c) => c.user.login === 'github-actions[bot]')
+
+describe('the pull-request comment', () => {
+  it('is created on the first run and updated in place on the next', async () => {
+    const w = await world()
+    const first = await w.run()
+    expect(first.exitCode, first.stdout).toBe(0)
+    expect(ours(w)).toHaveLength(1)
+    const comment = ours(w)[0]!
+    expect(comment.body.split('\n')[0]).toBe('<!-- minikube-preview: todo/preview -->')
+    expect(comment.body).toContain('healthy')
+    expect(comment.body).toContain('`fedcba9`')
+    expect(first.outputs['comment-url']).toBe(comment.html_url)
+    const second = await w.run()
+    expect(second.exitCode).toBe(0)
+    expect(ours(w)).toHaveLength(1)
+    expect(ours(w)[0]!.id).toBe(comment.id)
+    expect(w.github.requests.some((r) => r.method === 'PATCH')).toBe(true)
+    // The workflow token may not read /user: the identity comes from GraphQL.
+    expect(w.github.requests.some((r) => r.url.startsWith('/user'))).toBe(false)
+  })
+
+  it('keeps one comment per header: a second header is a second comment, others’ comments untouched', async () => {
+    const w = await world()
+    const theirs = w.github.addComment(REPO, PR, '<!-- minikube-preview: todo/preview -->\nquoted by a reviewer', 'octocat', 'User')
+    await w.run()
+    await w.run({ 'comment-header': 'arm64' })
+    expect(ours(w).map((c) => c.body.split('\n')[0])).toEqual([
+      '<!-- minikube-preview: todo/preview -->',
+      '<!-- minikube-preview: arm64 -->'
+    ])
+    expect(w.github.comments(REPO, PR).find((c) => c.id === theirs.id)?.body).toBe(theirs.body)
+  })
+
+  it('warns, without failing, when the token may not comment (a fork)', async () => {
+    const w = await world()
+    const main = await w.run({ 'github-token': FORK_TOKEN })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.outputs['status']).toBe('healthy')
+    expect(main.warnings.join('\n')).toContain('pull-requests: write')
+    expect(main.summary).toContain('healthy')
+    expect(ours(w)).toHaveLength(0)
+  })
+
+  it('says nothing on a push event', async () => {
+    const w = await world()
+    const main = await w.run({}, 'push')
+    expect(main.exitCode).toBe(0)
+    expect(w.github.requests).toEqual([])
+  })
+
+  it('brings a failed cluster start to the PR with minikube’s reason', async () => {
+    const w = await world({ minikube: [{ match: ['start'], exitCode: 80, stderr: GUEST_PROVISION }] })
+    const main = await w.run()
+    expect(main.exitCode).toBe(1)
+    const body = ours(w)[0]?.body.replace(/\\(.)/g, '$1') ?? ''
+    expect(body).toContain('error')
+    expect(body).toContain('GUEST_PROVISION: error provisioning guest')
+  })
+})
