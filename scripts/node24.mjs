@@ -16,9 +16,21 @@ export function node24() {
   const bin = join(dir, 'node_modules', 'node', 'bin', 'node')
   if (!existsSync(bin)) {
     mkdirSync(dir, { recursive: true })
-    execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', `node@${NODE24_VERSION}`], {
-      stdio: ['ignore', 'ignore', 'inherit']
-    })
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        dir,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        `node@${NODE24_VERSION}`
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'inherit']
+      }
+    )
   }
   const version = execFileSync(bin, ['--version']).toString().trim()
   if (!version.startsWith('v24.')) throw new Error(`expected Node 24 at ${bin}, got ${version}`)

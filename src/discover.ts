@@ -42,7 +42,11 @@ export function findChart(workspace: string): string[] {
  * Completes the inputs with what the workspace and the commit tell: the chart, the release
  * name, the image tag and the comment header. Throws InputErrors naming the input to set.
  */
-export function discover(inputs: Inputs, workspace: string, commit: string | undefined): Discovered {
+export function discover(
+  inputs: Inputs,
+  workspace: string,
+  commit: string | undefined
+): Discovered {
   const problems: string[] = []
   let chart: string | undefined = inputs.chart || undefined
   if (!chart) {
@@ -62,26 +66,35 @@ export function discover(inputs: Inputs, workspace: string, commit: string | und
       release = parseDnsLabel(name)
     } catch (err) {
       if (!(err instanceof Invalid)) throw err
-      problems.push(`input 'release' must be set: the chart name '${name}' is not a valid release name (${err.message})`)
+      problems.push(
+        `input 'release' must be set: the chart name '${name}' is not a valid release name (${err.message})`
+      )
     }
   }
   let imageTag = inputs.imageTag
   if (!imageTag && inputs.images.length > 0) {
-    if (commit && /^[0-9a-f]{7,}$/i.test(commit)) imageTag = `sha-${commit.slice(0, 7).toLowerCase()}`
-    else problems.push(`input 'image-tag' must be set: the commit is not known (GITHUB_SHA is empty)`)
+    if (commit && /^[0-9a-f]{7,}$/i.test(commit))
+      imageTag = `sha-${commit.slice(0, 7).toLowerCase()}`
+    else
+      problems.push(`input 'image-tag' must be set: the commit is not known (GITHUB_SHA is empty)`)
   }
   if (inputs.images.some((i) => i.values) && !chart) {
-    problems.push(`input 'images' sets chart values, but no chart was given or found: set input 'chart'`)
+    problems.push(
+      `input 'images' sets chart values, but no chart was given or found: set input 'chart'`
+    )
   }
   if (problems.length > 0) throw new InputErrors(problems)
   return {
     chart,
     chartName: meta?.name,
     chartVersion: meta?.version,
-    chartHasDependencies: Array.isArray(meta?.dependencies) && (meta?.dependencies?.length ?? 0) > 0,
+    chartHasDependencies:
+      Array.isArray(meta?.dependencies) && (meta?.dependencies?.length ?? 0) > 0,
     release,
     imageTag,
     commit,
-    commentHeader: inputs.commentHeader || (release ? `${release}/${inputs.namespace}` : `minikube/${inputs.namespace}`)
+    commentHeader:
+      inputs.commentHeader ||
+      (release ? `${release}/${inputs.namespace}` : `minikube/${inputs.namespace}`)
   }
 }

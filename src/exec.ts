@@ -85,7 +85,11 @@ function keep(buf: string, chunk: string): string {
  * The one way this action runs a program: a tool and its arguments, never a shell string,
  * always bounded by a timeout. The whole process group is killed on timeout.
  */
-export function run(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(
+  tool: string,
+  args: readonly string[],
+  opts: RunOptions = {}
+): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const started = Date.now()
   return new Promise((resolve, reject) => {
@@ -152,12 +156,23 @@ function kill(pid: number | undefined): void {
 }
 
 /** Runs a program and parses its stdout as JSON. */
-export async function runJson<T>(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<T> {
+export async function runJson<T>(
+  tool: string,
+  args: readonly string[],
+  opts: RunOptions = {}
+): Promise<T> {
   const { stdout } = await run(tool, args, opts)
   try {
     return JSON.parse(stdout) as T
   } catch {
-    throw new ToolError(tool, args, 0, `printed output that is not JSON: ${lastLines(stdout, 3)}`, false, 0)
+    throw new ToolError(
+      tool,
+      args,
+      0,
+      `printed output that is not JSON: ${lastLines(stdout, 3)}`,
+      false,
+      0
+    )
   }
 }
 
@@ -185,10 +200,19 @@ export class Background {
 export function startBackground(
   tool: string,
   args: readonly string[],
-  opts: { readyPattern: RegExp; startTimeoutMs: number; lifetimeMs: number; env?: NodeJS.ProcessEnv }
+  opts: {
+    readyPattern: RegExp
+    startTimeoutMs: number
+    lifetimeMs: number
+    env?: NodeJS.ProcessEnv
+  }
 ): Promise<Background> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, [...args], { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const child = spawn(tool, [...args], {
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true
+    })
     let out = ''
     let ready = false
     const startTimer = setTimeout(() => {
@@ -212,7 +236,17 @@ export function startBackground(
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(startTimer)
       clearTimeout(lifeTimer)
-      if (!ready) reject(new ToolError(tool, args, null, err.code === 'ENOENT' ? `${tool} was not found` : err.message, false, 0))
+      if (!ready)
+        reject(
+          new ToolError(
+            tool,
+            args,
+            null,
+            err.code === 'ENOENT' ? `${tool} was not found` : err.message,
+            false,
+            0
+          )
+        )
     })
     child.on('close', (code) => {
       clearTimeout(startTimer)

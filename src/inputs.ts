@@ -158,7 +158,15 @@ export class InputErrors extends Error {
 }
 
 const IMAGE_KEYS = ['name', 'context', 'dockerfile', 'target', 'build-args', 'platform', 'values']
-const CHECK_KEYS = ['name', 'service', 'port', 'ingress-host', 'path', 'expect-status', 'expect-body']
+const CHECK_KEYS = [
+  'name',
+  'service',
+  'port',
+  'ingress-host',
+  'path',
+  'expect-status',
+  'expect-body'
+]
 
 /**
  * Reads and validates every input. `read` returns the raw input ('' when unset);
@@ -189,7 +197,8 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     (v) => {
       const t = v.trim().toLowerCase()
       if (t === 'max' || t === 'no-limit') return t
-      if (!/^\d+$/.test(t) || Number(t) < 1) throw new Invalid(`a whole number of at least 1, or 'max'`)
+      if (!/^\d+$/.test(t) || Number(t) < 1)
+        throw new Invalid(`a whole number of at least 1, or 'max'`)
       return t
     },
     '2'
@@ -199,7 +208,9 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
   const addonNames = addonsRaw.filter((a) => a.toLowerCase() !== 'auto')
   for (const a of addonNames) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) {
-      problems.push(`input 'addons' must be a list of minikube addon names (or 'auto'), got '${shorten(a)}'`)
+      problems.push(
+        `input 'addons' must be a list of minikube addon names (or 'auto'), got '${shorten(a)}'`
+      )
     }
   }
 
@@ -208,8 +219,12 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     (v) => {
       const t = v.trim()
       if (t === '') return ''
-      if (t === 'latest') throw new Invalid(`a tag other than 'latest' (a moving tag defeats caching and pull policies)`)
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)) throw new Invalid('a Docker tag (letters, digits, _ . -; at most 128)')
+      if (t === 'latest')
+        throw new Invalid(
+          `a tag other than 'latest' (a moving tag defeats caching and pull policies)`
+        )
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t))
+        throw new Invalid('a Docker tag (letters, digits, _ . -; at most 128)')
       return t
     },
     ''
@@ -222,7 +237,8 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     (v) => {
       const t = v.trim()
       if (t === '') return ''
-      if (!existsSync(join(path(t), 'Chart.yaml'))) throw new Invalid('the path of a chart folder holding Chart.yaml')
+      if (!existsSync(join(path(t), 'Chart.yaml')))
+        throw new Invalid('the path of a chart folder holding Chart.yaml')
       return path(t)
     },
     ''
@@ -232,14 +248,16 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     'values-files',
     (v) =>
       parseLines(v).map((f) => {
-        if (!existsSync(path(f))) throw new Invalid(`a list of existing files; '${f}' does not exist`)
+        if (!existsSync(path(f)))
+          throw new Invalid(`a list of existing files; '${f}' does not exist`)
         return path(f)
       }),
     []
   )
   const needsEquals = (v: string): string[] =>
     parseLines(v).map((line, i) => {
-      if (line.indexOf('=') <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
+      if (line.indexOf('=') <= 0)
+        throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
       return line
     })
 
@@ -327,7 +345,9 @@ function entry(item: unknown, i: number, allowed: string[]): Record<string, unkn
   const obj = item as Record<string, unknown>
   const unknown = Object.keys(obj).filter((k) => !allowed.includes(k))
   if (unknown.length > 0) {
-    throw new Invalid(`entries with keys ${allowed.join(', ')}; entry ${i + 1} has unknown key '${unknown[0]}'`)
+    throw new Invalid(
+      `entries with keys ${allowed.join(', ')}; entry ${i + 1} has unknown key '${unknown[0]}'`
+    )
   }
   return obj
 }
@@ -335,35 +355,51 @@ function entry(item: unknown, i: number, allowed: string[]): Record<string, unkn
 function str(obj: Record<string, unknown>, key: string, i: number): string | undefined {
   const v = obj[key]
   if (v === undefined || v === null) return undefined
-  if (typeof v === 'object') throw new Invalid(`a text value for '${key}'; entry ${i + 1} has a ${Array.isArray(v) ? 'list' : 'mapping'}`)
+  if (typeof v === 'object')
+    throw new Invalid(
+      `a text value for '${key}'; entry ${i + 1} has a ${Array.isArray(v) ? 'list' : 'mapping'}`
+    )
   return String(v)
 }
 
 export function parseImages(raw: string, path: (p: string) => string): ImageSpec[] {
   const names = new Set<string>()
-  return yamlList(raw, 'images (name, context, dockerfile, target, build-args, platform, values)').map((item, i) => {
+  return yamlList(
+    raw,
+    'images (name, context, dockerfile, target, build-args, platform, values)'
+  ).map((item, i) => {
     const obj = entry(item, i, IMAGE_KEYS)
     const name = str(obj, 'name', i)
-    if (!name) throw new Invalid(`an image list whose entries have a 'name'; entry ${i + 1} has none`)
+    if (!name)
+      throw new Invalid(`an image list whose entries have a 'name'; entry ${i + 1} has none`)
     if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(name)) {
-      throw new Invalid(`image names Docker accepts (lower-case, digits, . _ - /); '${name}' is not one`)
+      throw new Invalid(
+        `image names Docker accepts (lower-case, digits, . _ - /); '${name}' is not one`
+      )
     }
     if (names.has(name)) throw new Invalid(`distinct image names; '${name}' appears twice`)
     names.add(name)
     const context = str(obj, 'context', i)
-    if (!context) throw new Invalid(`an image list whose entries have a 'context'; '${name}' has none`)
+    if (!context)
+      throw new Invalid(`an image list whose entries have a 'context'; '${name}' has none`)
     const ctx = path(context)
     if (!existsSync(ctx) || !statSync(ctx).isDirectory()) {
-      throw new Invalid(`an existing folder as the 'context' of '${name}'; '${context}' does not exist`)
+      throw new Invalid(
+        `an existing folder as the 'context' of '${name}'; '${context}' does not exist`
+      )
     }
     const df = str(obj, 'dockerfile', i)
     const dockerfile = df ? (isAbsolute(df) ? df : resolve(ctx, df)) : join(ctx, 'Dockerfile')
     if (!existsSync(dockerfile)) {
-      throw new Invalid(`an existing Dockerfile for '${name}'; ${df ? `'${df}'` : `'${context}/Dockerfile'`} does not exist`)
+      throw new Invalid(
+        `an existing Dockerfile for '${name}'; ${df ? `'${df}'` : `'${context}/Dockerfile'`} does not exist`
+      )
     }
     const values = str(obj, 'values', i)
     if (values !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(values)) {
-      throw new Invalid(`a dot path such as 'backend.image' for 'values' of '${name}'; got '${values}'`)
+      throw new Invalid(
+        `a dot path such as 'backend.image' for 'values' of '${name}'; got '${values}'`
+      )
     }
     return {
       name,
@@ -383,54 +419,71 @@ function buildArgs(v: unknown, name: string): { key: string; value: string }[] {
     return v.map((line) => {
       const s = String(line)
       const at = s.indexOf('=')
-      if (at <= 0) throw new Invalid(`'build-args' of '${name}' as KEY=value lines or a mapping; '${s}' has no '='`)
+      if (at <= 0)
+        throw new Invalid(
+          `'build-args' of '${name}' as KEY=value lines or a mapping; '${s}' has no '='`
+        )
       return { key: s.slice(0, at), value: s.slice(at + 1) }
     })
   }
   if (typeof v === 'object') {
-    return Object.entries(v as Record<string, unknown>).map(([key, value]) => ({ key, value: String(value) }))
+    return Object.entries(v as Record<string, unknown>).map(([key, value]) => ({
+      key,
+      value: String(value)
+    }))
   }
   if (typeof v === 'string') return parseKeyValues(v)
   throw new Invalid(`'build-args' of '${name}' as KEY=value lines or a mapping`)
 }
 
 export function parseHealthChecks(raw: string): HealthCheck[] {
-  return yamlList(raw, 'health checks ({service, port, path} or {ingress-host, path})').map((item, i) => {
-    const obj = entry(item, i, CHECK_KEYS)
-    const service = str(obj, 'service', i)
-    const ingressHost = str(obj, 'ingress-host', i)
-    if (!service && !ingressHost) {
-      throw new Invalid(`health checks with a 'service' or an 'ingress-host'; entry ${i + 1} has neither`)
-    }
-    if (service && ingressHost) {
-      throw new Invalid(`health checks with a 'service' or an 'ingress-host', not both; entry ${i + 1} has both`)
-    }
-    let port: number | string | undefined
-    const rawPort = obj['port']
-    if (service) {
-      if (rawPort === undefined || rawPort === null || rawPort === '') {
-        throw new Invalid(`a 'port' for every service check; entry ${i + 1} ('${service}') has none`)
+  return yamlList(raw, 'health checks ({service, port, path} or {ingress-host, path})').map(
+    (item, i) => {
+      const obj = entry(item, i, CHECK_KEYS)
+      const service = str(obj, 'service', i)
+      const ingressHost = str(obj, 'ingress-host', i)
+      if (!service && !ingressHost) {
+        throw new Invalid(
+          `health checks with a 'service' or an 'ingress-host'; entry ${i + 1} has neither`
+        )
       }
-      port = /^\d+$/.test(String(rawPort)) ? Number(rawPort) : String(rawPort)
-      if (typeof port === 'number' && (port < 1 || port > 65535)) {
-        throw new Invalid(`a port between 1 and 65535; entry ${i + 1} has ${port}`)
+      if (service && ingressHost) {
+        throw new Invalid(
+          `health checks with a 'service' or an 'ingress-host', not both; entry ${i + 1} has both`
+        )
+      }
+      let port: number | string | undefined
+      const rawPort = obj['port']
+      if (service) {
+        if (rawPort === undefined || rawPort === null || rawPort === '') {
+          throw new Invalid(
+            `a 'port' for every service check; entry ${i + 1} ('${service}') has none`
+          )
+        }
+        port = /^\d+$/.test(String(rawPort)) ? Number(rawPort) : String(rawPort)
+        if (typeof port === 'number' && (port < 1 || port > 65535)) {
+          throw new Invalid(`a port between 1 and 65535; entry ${i + 1} has ${port}`)
+        }
+      }
+      const path = str(obj, 'path', i) ?? '/'
+      if (!path.startsWith('/'))
+        throw new Invalid(`a 'path' starting with '/'; entry ${i + 1} has '${path}'`)
+      const statusRaw = str(obj, 'expect-status', i) ?? '200'
+      if (!/^[1-5]\d\d$/.test(statusRaw)) {
+        throw new Invalid(
+          `an HTTP status such as 200 for 'expect-status'; entry ${i + 1} has '${statusRaw}'`
+        )
+      }
+      const target = service ? `${service}:${port}` : (ingressHost as string)
+      return {
+        label: str(obj, 'name', i) ?? `${target}${path}`,
+        service,
+        port,
+        ingressHost,
+        path,
+        expectStatus: Number(statusRaw),
+        expectBody: str(obj, 'expect-body', i)
       }
     }
-    const path = str(obj, 'path', i) ?? '/'
-    if (!path.startsWith('/')) throw new Invalid(`a 'path' starting with '/'; entry ${i + 1} has '${path}'`)
-    const statusRaw = str(obj, 'expect-status', i) ?? '200'
-    if (!/^[1-5]\d\d$/.test(statusRaw)) {
-      throw new Invalid(`an HTTP status such as 200 for 'expect-status'; entry ${i + 1} has '${statusRaw}'`)
-    }
-    const target = service ? `${service}:${port}` : (ingressHost as string)
-    return {
-      label: str(obj, 'name', i) ?? `${target}${path}`,
-      service,
-      port,
-      ingressHost,
-      path,
-      expectStatus: Number(statusRaw),
-      expectBody: str(obj, 'expect-body', i)
-    }
-  })
+  )
 }

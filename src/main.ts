@@ -8,7 +8,13 @@ import { formatMs } from './exec.js'
 import { InputErrors, parseInputs, type Inputs } from './inputs.js'
 import { buildPlan } from './plan.js'
 import { registerSecret, redact } from './redact.js'
-import { decideStatus, firstFailure, newReport, type Report, type StepResult } from './report/model.js'
+import {
+  decideStatus,
+  firstFailure,
+  newReport,
+  type Report,
+  type StepResult
+} from './report/model.js'
 import { publish } from './report/publish.js'
 import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
@@ -56,7 +62,10 @@ function readInput(name: string): string {
 const ICONS: Record<string, string> = { success: '✅', failure: '❌', skipped: '⏭️' }
 
 function logStep(step: Step, result: StepResult, log: StepLog): void {
-  const took = result.durationMs !== undefined ? ` (${formatMs(Math.round(result.durationMs / 100) * 100)})` : ''
+  const took =
+    result.durationMs !== undefined
+      ? ` (${formatMs(Math.round(result.durationMs / 100) * 100)})`
+      : ''
   if (result.status === 'skipped') {
     core.info(`${ICONS['skipped']} ${step.title}: ${result.reason}`)
     return
@@ -91,7 +100,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     for (const p of err.problems) core.error(p)
     core.setOutput('status', 'error')
     core.setFailed(
-      err.problems.length === 1 ? (err.problems[0] as string) : `${err.problems.length} inputs are invalid (see the errors above)`
+      err.problems.length === 1
+        ? (err.problems[0] as string)
+        : `${err.problems.length} inputs are invalid (see the errors above)`
     )
     return
   }
@@ -103,7 +114,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   save(State.Cleanup, inputs.cleanup)
   save(State.Namespace, inputs.namespace)
   save(State.Release, found.release)
-  if (!found.chart) core.info('No chart was given and none was found under charts/: setting up the cluster only')
+  if (!found.chart)
+    core.info('No chart was given and none was found under charts/: setting up the cluster only')
 
   const plan = buildPlan(inputs, found)
   const results = await runSteps(bindSteps(plan, ctx), undefined, {
@@ -124,9 +136,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const reportPath = join(ctx.env.outDir, 'report.json')
   await publish(report, ctx, reportPath)
   writeFileSync(reportPath, redact(JSON.stringify(report, null, 2)))
-  for (const [name, value] of Object.entries(outputsOf(report, reportPath))) core.setOutput(name, value)
+  for (const [name, value] of Object.entries(outputsOf(report, reportPath)))
+    core.setOutput(name, value)
 
-  if (report.status !== 'healthy') core.setFailed(redact(report.reason ?? `the preview is ${report.status}`))
+  if (report.status !== 'healthy')
+    core.setFailed(redact(report.reason ?? `the preview is ${report.status}`))
   else core.info(`✅ healthy in ${formatMs(Math.round((report.durationMs ?? 0) / 1000) * 1000)}`)
 }
 

@@ -157,7 +157,17 @@ export function parseMemory(raw: string): string {
   if (!m) throw new Invalid(`megabytes (e.g. '4096'), a size with a unit ('4g', '8192mb') or 'max'`)
   const n = Number(m[1])
   const unit = (m[2] ?? 'mb')[0] as string
-  const mb = unit === 'b' ? n / 1e6 : unit === 'k' ? n / 1e3 : unit === 'm' ? n : unit === 'g' ? n * 1024 : n * 1024 * 1024
-  if (mb < 1800) throw new Invalid(`at least 1800 MB (minikube refuses less; that is ${Math.round(mb)} MB)`)
+  const mb =
+    unit === 'b'
+      ? n / 1e6
+      : unit === 'k'
+        ? n / 1e3
+        : unit === 'm'
+          ? n
+          : unit === 'g'
+            ? n * 1024
+            : n * 1024 * 1024
+  if (mb < 1800)
+    throw new Invalid(`at least 1800 MB (minikube refuses less; that is ${Math.round(mb)} MB)`)
   return m[2] ? `${m[1]}${m[2]}` : `${m[1]}mb`
 }

@@ -67,7 +67,12 @@ export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
   const minikube = inputs.cluster === 'minikube'
   const deploying = found.chart !== undefined
 
-  const installHelm = add({ id: id.install('helm'), title: 'Install helm', needs: [], action: { kind: 'install', tool: 'helm' } })
+  const installHelm = add({
+    id: id.install('helm'),
+    title: 'Install helm',
+    needs: [],
+    action: { kind: 'install', tool: 'helm' }
+  })
   let installMinikube: string | undefined
   const clusterNeeds: string[] = []
   if (minikube) {
@@ -79,13 +84,25 @@ export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
     })
     clusterNeeds.push(installMinikube)
     if (inputs.minikubeCache) {
-      clusterNeeds.push(add({ id: 'cache-restore', title: 'Restore minikube cache', needs: [], action: { kind: 'cache-restore' } }))
+      clusterNeeds.push(
+        add({
+          id: 'cache-restore',
+          title: 'Restore minikube cache',
+          needs: [],
+          action: { kind: 'cache-restore' }
+        })
+      )
     }
   }
   const kubectlAfterCluster = kubectlVersionFor(inputs) === undefined
   const installKubectl = 'install-kubectl'
   if (!kubectlAfterCluster) {
-    add({ id: installKubectl, title: 'Install kubectl', needs: [], action: { kind: 'install', tool: 'kubectl' } })
+    add({
+      id: installKubectl,
+      title: 'Install kubectl',
+      needs: [],
+      action: { kind: 'install', tool: 'kubectl' }
+    })
   }
   if (!minikube) clusterNeeds.push(installKubectl)
   const cluster = add({
@@ -95,21 +112,40 @@ export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
     action: { kind: 'cluster' }
   })
   if (kubectlAfterCluster) {
-    add({ id: installKubectl, title: 'Install kubectl', needs: [cluster], action: { kind: 'install', tool: 'kubectl' } })
+    add({
+      id: installKubectl,
+      title: 'Install kubectl',
+      needs: [cluster],
+      action: { kind: 'install', tool: 'kubectl' }
+    })
   }
 
   const deployNeeds = [cluster, installHelm, installKubectl]
   let helmReady = installHelm
   if (deploying && found.chartHasDependencies) {
-    helmReady = add({ id: 'helm-deps', title: 'Build chart dependencies', needs: [installHelm], action: { kind: 'helm-deps' } })
+    helmReady = add({
+      id: 'helm-deps',
+      title: 'Build chart dependencies',
+      needs: [installHelm],
+      action: { kind: 'helm-deps' }
+    })
     deployNeeds.push(helmReady)
   }
   if (minikube && (inputs.addons.names.length > 0 || (inputs.addons.auto && deploying))) {
     const addonNeeds = [cluster]
     if (inputs.addons.auto && deploying) {
-      addonNeeds.push(add({ id: 'render', title: 'Render the chart', needs: [helmReady], action: { kind: 'render' } }))
+      addonNeeds.push(
+        add({
+          id: 'render',
+          title: 'Render the chart',
+          needs: [helmReady],
+          action: { kind: 'render' }
+        })
+      )
     }
-    deployNeeds.push(add({ id: 'addons', title: 'Enable addons', needs: addonNeeds, action: { kind: 'addons' } }))
+    deployNeeds.push(
+      add({ id: 'addons', title: 'Enable addons', needs: addonNeeds, action: { kind: 'addons' } })
+    )
   }
 
   const dockerEnv = inputs.imageLoad === 'docker-env'
@@ -125,21 +161,45 @@ export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
       deployNeeds.push(build)
     } else {
       deployNeeds.push(
-        add({ id: id.load(image), title: `Load ${image.name}`, needs: [build, cluster], action: { kind: 'load', image } })
+        add({
+          id: id.load(image),
+          title: `Load ${image.name}`,
+          needs: [build, cluster],
+          action: { kind: 'load', image }
+        })
       )
     }
   }
 
   let finalNeeds = [...deployNeeds]
   if (deploying) {
-    const deploy = add({ id: 'deploy', title: 'Deploy with helm', needs: deployNeeds, action: { kind: 'deploy' } })
-    const verify = add({ id: 'verify', title: 'Verify workloads', needs: [deploy], action: { kind: 'verify' } })
+    const deploy = add({
+      id: 'deploy',
+      title: 'Deploy with helm',
+      needs: deployNeeds,
+      action: { kind: 'deploy' }
+    })
+    const verify = add({
+      id: 'verify',
+      title: 'Verify workloads',
+      needs: [deploy],
+      action: { kind: 'verify' }
+    })
     finalNeeds = [verify]
     if (inputs.healthChecks.length > 0) {
-      finalNeeds.push(add({ id: 'health-checks', title: 'Health checks', needs: [verify], action: { kind: 'health-checks' } }))
+      finalNeeds.push(
+        add({
+          id: 'health-checks',
+          title: 'Health checks',
+          needs: [verify],
+          action: { kind: 'health-checks' }
+        })
+      )
     }
     if (inputs.helmTest !== 'false') {
-      finalNeeds.push(add({ id: 'helm-test', title: 'Helm test', needs: [verify], action: { kind: 'helm-test' } }))
+      finalNeeds.push(
+        add({ id: 'helm-test', title: 'Helm test', needs: [verify], action: { kind: 'helm-test' } })
+      )
     }
   }
   // Runs whatever happened before it: it looks at the report and collects only when something failed.
@@ -151,7 +211,13 @@ export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
     action: { kind: 'diagnostics' }
   })
   if (deploying && inputs.rollbackOnFailure) {
-    add({ id: 'rollback', title: 'Roll back', needs: [diagnostics], always: true, action: { kind: 'rollback' } })
+    add({
+      id: 'rollback',
+      title: 'Roll back',
+      needs: [diagnostics],
+      always: true,
+      action: { kind: 'rollback' }
+    })
   }
   return steps
 }

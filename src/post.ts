@@ -33,7 +33,9 @@ async function saveCache(): Promise<void> {
     await cache.saveCache([path], key)
     core.info(`saved ${path} as cache ${key}`)
   } catch (err) {
-    core.warning(`Could not save the minikube cache: ${err instanceof Error ? err.message : String(err)}`)
+    core.warning(
+      `Could not save the minikube cache: ${err instanceof Error ? err.message : String(err)}`
+    )
   }
 }
 
@@ -58,12 +60,17 @@ async function uninstall(): Promise<void> {
   if (!helm || !release || load(State.Deployed) !== 'true') return
   core.startGroup(`Uninstall ${release} from ${namespace}`)
   try {
-    const r = await run(helm, ['uninstall', release, '--namespace', namespace, '--timeout', '120s'], {
-      timeoutMs: 180_000,
-      allowFailure: true
-    })
+    const r = await run(
+      helm,
+      ['uninstall', release, '--namespace', namespace, '--timeout', '120s'],
+      {
+        timeoutMs: 180_000,
+        allowFailure: true
+      }
+    )
     core.info(r.stdout.trim() || r.stderr.trim())
-    if (r.exitCode !== 0) core.warning(`helm uninstall ${release} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`)
+    if (r.exitCode !== 0)
+      core.warning(`helm uninstall ${release} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`)
   } finally {
     core.endGroup()
   }

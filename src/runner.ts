@@ -50,13 +50,15 @@ export function checkGraph(steps: readonly Step[]): void {
     ids.add(s.id)
   }
   for (const s of steps) {
-    for (const n of s.needs) if (!ids.has(n)) throw new Error(`step '${s.id}' needs unknown step '${n}'`)
+    for (const n of s.needs)
+      if (!ids.has(n)) throw new Error(`step '${s.id}' needs unknown step '${n}'`)
   }
   const state = new Map<string, 'visiting' | 'done'>()
   const byId = new Map(steps.map((s) => [s.id, s]))
   const visit = (id: string, path: string[]): void => {
     if (state.get(id) === 'done') return
-    if (state.get(id) === 'visiting') throw new Error(`steps form a cycle: ${[...path, id].join(' → ')}`)
+    if (state.get(id) === 'visiting')
+      throw new Error(`steps form a cycle: ${[...path, id].join(' → ')}`)
     state.set(id, 'visiting')
     for (const n of byId.get(id)?.needs ?? []) visit(n, [...path, id])
     state.set(id, 'done')
@@ -112,7 +114,9 @@ export async function runSteps(
       for (const step of steps) {
         const result = results.get(step.id) as StepResult
         if (result.status !== 'pending' || !step.needs.every(finished)) continue
-        const blocker = step.needs.map((n) => results.get(n) as StepResult).find((r) => r.status !== 'success')
+        const blocker = step.needs
+          .map((n) => results.get(n) as StepResult)
+          .find((r) => r.status !== 'success')
         if (blocker && !step.always) {
           result.status = 'skipped'
           result.skippedBecause = blocker.status === 'skipped' ? blocker.skippedBecause : blocker.id
@@ -125,9 +129,7 @@ export async function runSteps(
       }
     }
     if (running.size === 0) break
-    const settledId = await Promise.race(
-      [...running.entries()].map(([id, p]) => p.then(() => id))
-    )
+    const settledId = await Promise.race([...running.entries()].map(([id, p]) => p.then(() => id)))
     running.delete(settledId)
   }
   return steps.map((s) => results.get(s.id) as StepResult)

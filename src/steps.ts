@@ -95,12 +95,20 @@ async function install(ctx: RunContext, tool: ToolName, log: StepLog): Promise<v
     ctx.helmMajor = parseHelmVersion(info.version).major
   }
   if (tool === 'kubectl') save(State.KubectlPath, info.path)
-  log.info(`${tool} ${info.version} ${info.cached ? 'from the tool cache' : 'downloaded'}: ${info.path}`)
+  log.info(
+    `${tool} ${info.version} ${info.cached ? 'from the tool cache' : 'downloaded'}: ${info.path}`
+  )
 }
 
 export function cacheKey(ctx: RunContext): string {
   const i = ctx.inputs
-  return ['minikube-preview', i.minikubeVersion, i.kubernetesVersion || 'default', i.driver, toolArch()].join('-')
+  return [
+    'minikube-preview',
+    i.minikubeVersion,
+    i.kubernetesVersion || 'default',
+    i.driver,
+    toolArch()
+  ].join('-')
 }
 
 async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
@@ -109,7 +117,9 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
   save(State.CacheKey, key)
   save(State.CachePath, path)
   if (!cache.isFeatureAvailable()) {
-    core.warning('The Actions cache service is not available here; minikube will download its images')
+    core.warning(
+      'The Actions cache service is not available here; minikube will download its images'
+    )
     return
   }
   try {
@@ -117,7 +127,9 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
     save(State.CacheHit, hit === key)
     log.info(hit ? `restored ${path} from cache ${hit}` : `no cache for ${key} yet`)
   } catch (err) {
-    core.warning(`Could not restore the minikube cache: ${err instanceof Error ? err.message : String(err)}`)
+    core.warning(
+      `Could not restore the minikube cache: ${err instanceof Error ? err.message : String(err)}`
+    )
   }
 }
 
@@ -128,7 +140,11 @@ async function startCluster(ctx: RunContext, log: StepLog): Promise<void> {
 
 async function enableAddons(ctx: RunContext, log: StepLog): Promise<void> {
   const names = [...ctx.inputs.addons.names]
-  if (ctx.inputs.addons.auto && ctx.rendered?.some((o) => o.kind === 'Ingress') && !names.includes('ingress')) {
+  if (
+    ctx.inputs.addons.auto &&
+    ctx.rendered?.some((o) => o.kind === 'Ingress') &&
+    !names.includes('ingress')
+  ) {
     log.info('the chart has an Ingress: enabling the ingress addon')
     names.push('ingress')
   }
@@ -142,19 +158,35 @@ async function enableAddons(ctx: RunContext, log: StepLog): Promise<void> {
 async function verify(ctx: RunContext, log: StepLog): Promise<void> {
   const i = ctx.inputs
   ctx.verifyDeadline = Date.now() + i.waitTimeoutMs
-  const { verdicts, timedOut, polls } = await watchWorkloads(kubectl(ctx), i.namespace, ctx.workloads, {
-    timeoutMs: i.waitTimeoutMs,
-    failFast: i.failFast,
-    onPoll: (v) => log.info(v.map((w) => `${w.kind}/${w.name} ${w.state} ${w.ready}${w.reason ? ` ${w.reason}` : ''}`).join(', '))
-  })
+  const { verdicts, timedOut, polls } = await watchWorkloads(
+    kubectl(ctx),
+    i.namespace,
+    ctx.workloads,
+    {
+      timeoutMs: i.waitTimeoutMs,
+      failFast: i.failFast,
+      onPoll: (v) =>
+        log.info(
+          v
+            .map(
+              (w) => `${w.kind}/${w.name} ${w.state} ${w.ready}${w.reason ? ` ${w.reason}` : ''}`
+            )
+            .join(', ')
+        )
+    }
+  )
   ctx.report.workloads = verdicts
   const bad = verdicts.filter((v) => v.state !== 'healthy')
-  log.info(`${verdicts.length - bad.length}/${verdicts.length} workloads healthy after ${polls} polls`)
+  log.info(
+    `${verdicts.length - bad.length}/${verdicts.length} workloads healthy after ${polls} polls`
+  )
   if (bad.length > 0) {
     const first = bad.find((v) => v.state === 'failed') ?? (bad[0] as (typeof bad)[number])
     const more = bad.length > 1 ? ` (and ${bad.length - 1} more not healthy)` : ''
     const why = first.reason ?? (timedOut ? 'Timeout' : 'not ready')
-    throw new Error(`${first.kind} ${first.name} is not healthy: ${why}${first.message ? ` — ${first.message}` : ''}${more}`)
+    throw new Error(
+      `${first.kind} ${first.name} is not healthy: ${why}${first.message ? ` — ${first.message}` : ''}${more}`
+    )
   }
 }
 

@@ -16,7 +16,14 @@ export class ExistingCluster implements ClusterProvider {
       throw new Error(`the cluster in ${ctx.env.kubeconfig} does not answer: ${why}`)
     }
     const nodes = await kubectl.nodesReady().catch(() => undefined)
-    log.info(`connected to Kubernetes ${version}${nodes ? `, ${nodes.ready}/${nodes.total} nodes Ready` : ''}`)
-    return { kind: 'existing', kubernetesVersion: version, nodes: nodes?.total, kubeconfig: ctx.env.kubeconfig }
+    log.info(
+      `connected to Kubernetes ${version}${nodes ? `, ${nodes.ready}/${nodes.total} nodes Ready` : ''}`
+    )
+    return {
+      kind: 'existing',
+      kubernetesVersion: version,
+      nodes: nodes?.total,
+      kubeconfig: ctx.env.kubeconfig
+    }
   }
 }

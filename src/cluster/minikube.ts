@@ -25,7 +25,8 @@ export function startOptions(ctx: RunContext): StartOptions {
 export function startFailure(err: unknown): string {
   if (err instanceof ToolError) {
     const reason = minikubeReason(err.tail)
-    if (err.timedOut) return `minikube start timed out after ${formatMs(err.timeoutMs)}${reason ? `: ${reason}` : ''}`
+    if (err.timedOut)
+      return `minikube start timed out after ${formatMs(err.timeoutMs)}${reason ? `: ${reason}` : ''}`
     return reason ?? err.message
   }
   return err instanceof Error ? err.message : String(err)
@@ -43,7 +44,9 @@ export class MinikubeCluster implements ClusterProvider {
       const why = startFailure(first)
       log.info(`minikube start failed (${why}); deleting the cluster and trying once more`)
       core.warning(`minikube start failed, retrying once after 'minikube delete': ${why}`)
-      await minikube.delete().catch((err: unknown) => log.info(`minikube delete failed: ${String(err)}`))
+      await minikube
+        .delete()
+        .catch((err: unknown) => log.info(`minikube delete failed: ${String(err)}`))
       try {
         await minikube.start(options, timeout)
       } catch (second) {

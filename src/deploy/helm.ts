@@ -5,11 +5,19 @@ import { stringify } from 'yaml'
 import type { RunContext } from '../context.js'
 import { registerSecret } from '../redact.js'
 import type { StepLog } from '../runner.js'
-import { Helm, manifestObjects, translateHelmArgs, type ImageValue, type ValuesOptions } from '../tools/helm.js'
+import {
+  Helm,
+  manifestObjects,
+  translateHelmArgs,
+  type ImageValue,
+  type ValuesOptions
+} from '../tools/helm.js'
 import { workloadsOf } from '../verify/health.js'
 
 /** `a.b.c=v` lines → a nested values document. */
-export function secretValuesDocument(pairs: readonly { key: string; value: string }[]): Record<string, unknown> {
+export function secretValuesDocument(
+  pairs: readonly { key: string; value: string }[]
+): Record<string, unknown> {
   const doc: Record<string, unknown> = {}
   for (const { key, value } of pairs) {
     const parts = key.split('.')
@@ -39,11 +47,20 @@ export function imageValues(ctx: RunContext): ImageValue[] {
 
 function values(ctx: RunContext, secretValuesFile?: string): ValuesOptions {
   const i = ctx.inputs
-  return { valuesFiles: i.valuesFiles, secretValuesFile, set: i.set, setString: i.setString, images: imageValues(ctx) }
+  return {
+    valuesFiles: i.valuesFiles,
+    secretValuesFile,
+    set: i.set,
+    setString: i.setString,
+    images: imageValues(ctx)
+  }
 }
 
 /** Secret values live in a 0600 file for exactly as long as helm needs them. */
-async function withSecretValues<T>(ctx: RunContext, use: (file?: string) => Promise<T>): Promise<T> {
+async function withSecretValues<T>(
+  ctx: RunContext,
+  use: (file?: string) => Promise<T>
+): Promise<T> {
   if (ctx.inputs.secretValues.length === 0) return use(undefined)
   const dir = join(ctx.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
@@ -69,7 +86,12 @@ export async function render(ctx: RunContext, log: StepLog): Promise<void> {
   const helm = helmFor(ctx)
   const manifest = await withSecretValues(ctx, (file) =>
     helm.template(
-      { ...values(ctx, file), release: ctx.found.release as string, chart: ctx.found.chart as string, namespace: ctx.inputs.namespace },
+      {
+        ...values(ctx, file),
+        release: ctx.found.release as string,
+        chart: ctx.found.chart as string,
+        namespace: ctx.inputs.namespace
+      },
       5 * 60_000
     )
   )
@@ -110,7 +132,9 @@ export async function deploy(ctx: RunContext, log: StepLog): Promise<void> {
   ctx.report.release.revision = revision
   ctx.hooksManifest = hooks
   ctx.workloads = workloadsOf(manifestObjects(manifest), i.namespace)
-  log.info(`release ${release} revision ${revision} in ${i.namespace}: ${ctx.workloads.length} workloads to verify`)
+  log.info(
+    `release ${release} revision ${revision} in ${i.namespace}: ${ctx.workloads.length} workloads to verify`
+  )
 }
 
 /** After diagnostics: back to the last good revision, or away entirely if there was none. */

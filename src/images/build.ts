@@ -7,7 +7,11 @@ import { Docker } from '../tools/docker.js'
 
 const BUILD_TIMEOUT_MS = 30 * 60_000
 
-export async function buildImage(ctx: RunContext, image: ImageSpec, log: StepLog): Promise<ImageInfo> {
+export async function buildImage(
+  ctx: RunContext,
+  image: ImageSpec,
+  log: StepLog
+): Promise<ImageInfo> {
   const path = await io.which('docker', true)
   const env = ctx.dockerEnv ? { ...process.env, ...ctx.dockerEnv } : process.env
   const docker = new Docker(path, env, log)

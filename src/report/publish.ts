@@ -48,7 +48,8 @@ async function comment(report: Report, ctx: RunContext, header: string): Promise
   })
   if (lookup.warning) core.warning(lookup.warning)
   // After a fix, an `on-failure` comment is brought up to date rather than left saying "unhealthy".
-  const refreshOnly = mode === 'on-failure' && report.status === 'healthy' && lookup.pr !== undefined
+  const refreshOnly =
+    mode === 'on-failure' && report.status === 'healthy' && lookup.pr !== undefined
   if (!refreshOnly && !decideComment(mode, report.event ?? '', report.status, lookup.pr)) return
   if (!token || !report.repository || lookup.pr === undefined) {
     core.warning(`Could not comment on the pull request: input 'github-token' is empty`)

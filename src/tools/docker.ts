@@ -25,7 +25,9 @@ export function buildFailure(output: string, maxLines = 25): string {
     picked = lines.filter((l) => l.trim() !== '').slice(-maxLines)
   }
   const nonEmpty = picked.filter((l) => l.trim() !== '')
-  return nonEmpty.length > maxLines ? [...nonEmpty.slice(0, 3), '…', ...nonEmpty.slice(-(maxLines - 4))].join('\n') : nonEmpty.join('\n')
+  return nonEmpty.length > maxLines
+    ? [...nonEmpty.slice(0, 3), '…', ...nonEmpty.slice(-(maxLines - 4))].join('\n')
+    : nonEmpty.join('\n')
 }
 
 export interface InspectedImage {
@@ -50,15 +52,21 @@ export class Docker {
     })
     if (result.exitCode !== 0) {
       const detail = buildFailure(`${result.stdout}\n${result.stderr}`)
-      throw new Error(`docker build of ${reference} failed (exit code ${result.exitCode}):\n${detail}`)
+      throw new Error(
+        `docker build of ${reference} failed (exit code ${result.exitCode}):\n${detail}`
+      )
     }
   }
 
   async inspect(reference: string): Promise<InspectedImage> {
-    const { stdout } = await run(this.path, ['image', 'inspect', '--format', '{{json .}}', reference], {
-      timeoutMs: 60_000,
-      env: this.env
-    })
+    const { stdout } = await run(
+      this.path,
+      ['image', 'inspect', '--format', '{{json .}}', reference],
+      {
+        timeoutMs: 60_000,
+        env: this.env
+      }
+    )
     const doc = JSON.parse(stdout.trim().split('\n')[0] as string) as { Id?: string; Size?: number }
     if (!doc.Id) throw new Error(`docker image inspect ${reference} printed no image ID`)
     return { id: doc.Id, sizeBytes: doc.Size }

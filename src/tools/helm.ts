@@ -46,8 +46,12 @@ export function valuesArgs(o: ValuesOptions): string[] {
  * Helm 4 renamed `--atomic` to `--rollback-on-failure`: a user's helm-args work with either.
  * Returns the arguments for this Helm and a note when one was translated.
  */
-export function translateHelmArgs(args: readonly string[], helmMajor: number): { args: string[]; note?: string } {
-  const [from, to] = helmMajor >= 4 ? ['--atomic', '--rollback-on-failure'] : ['--rollback-on-failure', '--atomic']
+export function translateHelmArgs(
+  args: readonly string[],
+  helmMajor: number
+): { args: string[]; note?: string } {
+  const [from, to] =
+    helmMajor >= 4 ? ['--atomic', '--rollback-on-failure'] : ['--rollback-on-failure', '--atomic']
   let note: string | undefined
   const out = args.map((a) => {
     if (a === from || a.startsWith(`${from}=`)) {
@@ -79,7 +83,9 @@ export function upgradeArgs(o: UpgradeOptions): string[] {
   ]
 }
 
-export function templateArgs(o: ValuesOptions & { release: string; chart: string; namespace: string }): string[] {
+export function templateArgs(
+  o: ValuesOptions & { release: string; chart: string; namespace: string }
+): string[] {
   return ['template', o.release, o.chart, '--namespace', o.namespace, ...valuesArgs(o)]
 }
 
@@ -141,7 +147,10 @@ export class Helm {
   }
 
   async version(): Promise<{ version: string; major: number }> {
-    const { stdout } = await run(this.path, ['version', '--short'], { timeoutMs: 30_000, env: this.env })
+    const { stdout } = await run(this.path, ['version', '--short'], {
+      timeoutMs: 30_000,
+      env: this.env
+    })
     return parseHelmVersion(stdout)
   }
 
@@ -168,16 +177,24 @@ export class Helm {
   }
 
   async revision(release: string, namespace: string): Promise<number | undefined> {
-    const { stdout } = await run(this.path, ['status', release, '--namespace', namespace, '--output', 'json'], {
-      timeoutMs: 60_000,
-      env: this.env
-    })
+    const { stdout } = await run(
+      this.path,
+      ['status', release, '--namespace', namespace, '--output', 'json'],
+      {
+        timeoutMs: 60_000,
+        env: this.env
+      }
+    )
     const doc = JSON.parse(stdout) as { version?: number }
     return doc.version
   }
 
   test(release: string, namespace: string, timeoutMs: number) {
-    return this.run(['test', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)], timeoutMs + 60_000, true)
+    return this.run(
+      ['test', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)],
+      timeoutMs + 60_000,
+      true
+    )
   }
 
   status(release: string, namespace: string) {
@@ -189,10 +206,16 @@ export class Helm {
   }
 
   rollback(release: string, namespace: string, timeoutMs: number) {
-    return this.run(['rollback', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)], timeoutMs + 60_000)
+    return this.run(
+      ['rollback', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)],
+      timeoutMs + 60_000
+    )
   }
 
   uninstall(release: string, namespace: string, timeoutMs: number) {
-    return this.run(['uninstall', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)], timeoutMs + 60_000)
+    return this.run(
+      ['uninstall', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)],
+      timeoutMs + 60_000
+    )
   }
 }

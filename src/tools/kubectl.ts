@@ -11,17 +11,25 @@ export class Kubectl {
     private readonly sink?: OutputSink
   ) {}
 
-  getJson<T = unknown>(resources: string, namespace?: string, timeoutMs = 60_000): Promise<KubeList<T>> {
+  getJson<T = unknown>(
+    resources: string,
+    namespace?: string,
+    timeoutMs = 60_000
+  ): Promise<KubeList<T>> {
     const args = ['get', resources, '--output', 'json']
     if (namespace) args.push('--namespace', namespace)
     return runJson<KubeList<T>>(this.path, args, { timeoutMs, env: this.env })
   }
 
   async get<T = unknown>(resource: string, name: string, namespace: string): Promise<T> {
-    return runJson<T>(this.path, ['get', resource, name, '--namespace', namespace, '--output', 'json'], {
-      timeoutMs: 60_000,
-      env: this.env
-    })
+    return runJson<T>(
+      this.path,
+      ['get', resource, name, '--namespace', namespace, '--output', 'json'],
+      {
+        timeoutMs: 60_000,
+        env: this.env
+      }
+    )
   }
 
   /** The server's version (`v1.37.0`), or throws when the API server does not answer. */
@@ -37,8 +45,12 @@ export class Kubectl {
   }
 
   async nodesReady(): Promise<{ ready: number; total: number }> {
-    const list = await this.getJson<{ status?: { conditions?: { type: string; status: string }[] } }>('nodes')
-    const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length
+    const list = await this.getJson<{
+      status?: { conditions?: { type: string; status: string }[] }
+    }>('nodes')
+    const ready = list.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+    ).length
     return { ready, total: list.items.length }
   }
 
@@ -47,7 +59,11 @@ export class Kubectl {
     return r.exitCode === 0 ? r.stdout : `${r.stdout}${r.stderr}`
   }
 
-  logs(pod: string, namespace: string, opts: { previous?: boolean; tail?: number; container?: string }) {
+  logs(
+    pod: string,
+    namespace: string,
+    opts: { previous?: boolean; tail?: number; container?: string }
+  ) {
     const args = ['logs', pod, '--namespace', namespace, `--tail=${opts.tail ?? 200}`]
     if (opts.container) args.push('--container', opts.container)
     else args.push('--all-containers=true', '--prefix=true')
@@ -59,11 +75,29 @@ export class Kubectl {
    * Starts `kubectl port-forward` to a local port chosen by kubectl; resolves with that port
    * once forwarding has begun. The caller stops it.
    */
-  async portForward(target: string, remotePort: number | string, namespace: string, lifetimeMs: number): Promise<PortForward> {
+  async portForward(
+    target: string,
+    remotePort: number | string,
+    namespace: string,
+    lifetimeMs: number
+  ): Promise<PortForward> {
     const bg = await startBackground(
       this.path,
-      ['port-forward', target, `:${remotePort}`, '--namespace', namespace, '--address', '127.0.0.1'],
-      { readyPattern: /Forwarding from 127\.0\.0\.1:(\d+)/, startTimeoutMs: 30_000, lifetimeMs, env: this.env }
+      [
+        'port-forward',
+        target,
+        `:${remotePort}`,
+        '--namespace',
+        namespace,
+        '--address',
+        '127.0.0.1'
+      ],
+      {
+        readyPattern: /Forwarding from 127\.0\.0\.1:(\d+)/,
+        startTimeoutMs: 30_000,
+        lifetimeMs,
+        env: this.env
+      }
     )
     return { localPort: Number(bg.ready[1]), stop: () => bg.stop(), alive: () => bg.alive }
   }

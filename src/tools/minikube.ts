@@ -82,7 +82,9 @@ export class Minikube {
 
   /** The cluster's Kubernetes version, as minikube configured it. */
   async kubernetesVersion(): Promise<string | undefined> {
-    const { stdout } = await run(this.path, ['profile', 'list', '--output=json'], { timeoutMs: 30_000 })
+    const { stdout } = await run(this.path, ['profile', 'list', '--output=json'], {
+      timeoutMs: 30_000
+    })
     try {
       const doc = JSON.parse(stdout) as {
         valid?: { Name?: string; Config?: { KubernetesConfig?: { KubernetesVersion?: string } } }[]
@@ -100,7 +102,9 @@ export class Minikube {
 
   /** Environment that points docker at the cluster's Docker daemon. */
   async dockerEnv(): Promise<Record<string, string>> {
-    const { stdout } = await run(this.path, ['docker-env', '--shell', 'none'], { timeoutMs: 60_000 })
+    const { stdout } = await run(this.path, ['docker-env', '--shell', 'none'], {
+      timeoutMs: 60_000
+    })
     const env: Record<string, string> = {}
     for (const line of stdout.split(/\r?\n/)) {
       const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim())
@@ -112,7 +116,9 @@ export class Minikube {
 
   /** Whether a node already holds this image reference with this image ID. */
   async hasImage(ref: string, id: string): Promise<boolean> {
-    const { stdout } = await run(this.path, ['image', 'ls', '--format', 'json'], { timeoutMs: 120_000 })
+    const { stdout } = await run(this.path, ['image', 'ls', '--format', 'json'], {
+      timeoutMs: 120_000
+    })
     let images: ListedImage[]
     try {
       images = JSON.parse(stdout) as ListedImage[]
@@ -120,7 +126,10 @@ export class Minikube {
       return false
     }
     return images.some(
-      (img) => (img.repoTags ?? []).some((t) => sameReference(t, ref)) && img.id !== undefined && sameImageId(img.id, id)
+      (img) =>
+        (img.repoTags ?? []).some((t) => sameReference(t, ref)) &&
+        img.id !== undefined &&
+        sameImageId(img.id, id)
     )
   }
 

@@ -4,14 +4,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeRunner, runStep, type Runner } from '../support/action.js'
-import { GUEST_PROVISION, fakeTools, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
-import { FORK_TOKEN, WRITE_TOKEN, startGitHubServer, type GitHubServer } from '../support/github-server.js'
+import {
+  GUEST_PROVISION,
+  fakeTools,
+  type FakeToolRules,
+  type FakeTools
+} from '../support/fake-tools.js'
+import {
+  FORK_TOKEN,
+  WRITE_TOKEN,
+  startGitHubServer,
+  type GitHubServer
+} from '../support/github-server.js'
 import { healthyList, manifest } from '../support/kube-objects.js'
 
 const REPO = 'octo/todo'
 const PR = 17
 
-let cleanups: (() => Promise<void>)[] = []
+const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c()
 })
@@ -35,16 +45,30 @@ async function world(rules: FakeToolRules = {}): Promise<World> {
       { match: ['get', 'hooks'], stdout: '' },
       ...(rules.helm ?? [])
     ],
-    kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList('preview', ['todo-api']) }, ...(rules.kubectl ?? [])],
+    kubectl: [
+      { match: ['get', /^deployments,/], stdout: healthyList('preview', ['todo-api']) },
+      ...(rules.kubectl ?? [])
+    ],
     minikube: rules.minikube
   })
   const github = await startGitHubServer()
-  cleanups.push(() => tools.close(), () => github.close())
+  cleanups.push(
+    () => tools.close(),
+    () => github.close()
+  )
   const runner = makeRunner(join(dir, 'runner'))
   mkdirSync(join(runner.workspace, 'charts', 'todo'), { recursive: true })
-  writeFileSync(join(runner.workspace, 'charts', 'todo', 'Chart.yaml'), 'apiVersion: v2\nname: todo\nversion: 0.1.0\n')
+  writeFileSync(
+    join(runner.workspace, 'charts', 'todo', 'Chart.yaml'),
+    'apiVersion: v2\nname: todo\nversion: 0.1.0\n'
+  )
   const eventPath = join(dir, 'event.json')
-  writeFileSync(eventPath, JSON.stringify({ pull_request: { number: PR, head: { sha: 'fedcba9876543210fedcba9876543210fedcba98' } } }))
+  writeFileSync(
+    eventPath,
+    JSON.stringify({
+      pull_request: { number: PR, head: { sha: 'fedcba9876543210fedcba9876543210fedcba98' } }
+    })
+  )
   return {
     runner,
     tools,
@@ -64,7 +88,8 @@ async function world(rules: FakeToolRules = {}): Promise<World> {
   }
 }
 
-const ours = (w: World) => w.github.comments(REPO, PR).filter((c) => c.user.login === 'github-actions[bot]')
+const ours = (w: World) =>
+  w.github.comments(REPO, PR).filter((c) => c.user.login === 'github-actions[bot]')
 
 describe('the pull-request comment', () => {
   it('is created on the first run and updated in place on the next', async () => {
@@ -88,7 +113,13 @@ describe('the pull-request comment', () => {
 
   it('keeps one comment per header: a second header is a second comment, others’ comments untouched', async () => {
     const w = await world()
-    const theirs = w.github.addComment(REPO, PR, '<!-- minikube-preview: todo/preview -->\nquoted by a reviewer', 'octocat', 'User')
+    const theirs = w.github.addComment(
+      REPO,
+      PR,
+      '<!-- minikube-preview: todo/preview -->\nquoted by a reviewer',
+      'octocat',
+      'User'
+    )
     await w.run()
     await w.run({ 'comment-header': 'arm64' })
     expect(ours(w).map((c) => c.body.split('\n')[0])).toEqual([
@@ -116,7 +147,9 @@ describe('the pull-request comment', () => {
   })
 
   it('brings a failed cluster start to the PR with minikube’s reason', async () => {
-    const w = await world({ minikube: [{ match: ['start'], exitCode: 80, stderr: GUEST_PROVISION }] })
+    const w = await world({
+      minikube: [{ match: ['start'], exitCode: 80, stderr: GUEST_PROVISION }]
+    })
     const main = await w.run()
     expect(main.exitCode).toBe(1)
     const body = ours(w)[0]?.body.replace(/\\(.)/g, '$1') ?? ''

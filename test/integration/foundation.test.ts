@@ -12,7 +12,9 @@ afterEach(async () => {
   tools = undefined
 })
 
-function setup(rules: Parameters<typeof fakeTools>[1] = {}): Promise<{ runner: Runner; tools: FakeTools }> {
+function setup(
+  rules: Parameters<typeof fakeTools>[1] = {}
+): Promise<{ runner: Runner; tools: FakeTools }> {
   const dir = mkdtempSync(join(tmpdir(), 'mp-foundation-'))
   return fakeTools(join(dir, 'tools'), rules).then((t) => {
     tools = t
@@ -20,18 +22,25 @@ function setup(rules: Parameters<typeof fakeTools>[1] = {}): Promise<{ runner: R
   })
 }
 
-const argvOf = (t: { argvs(): string[][] }, first: string): string[][] => t.argvs().filter((a) => a[0] === first)
+const argvOf = (t: { argvs(): string[][] }, first: string): string[][] =>
+  t.argvs().filter((a) => a[0] === first)
 
 describe('the bundled action on a runner', () => {
   it('installs the three tools, starts minikube, reports the cluster, and deletes it in post', async () => {
     const { runner, tools } = await setup()
-    const { main, post } = await runMainAndPost(runner, { inputs: { ...tools.inputs, cpus: '4', memory: '6g' }, path: tools.path })
+    const { main, post } = await runMainAndPost(runner, {
+      inputs: { ...tools.inputs, cpus: '4', memory: '6g' },
+      path: tools.path
+    })
     expect(main.exitCode, main.stdout).toBe(0)
     expect(main.outputs['status']).toBe('healthy')
     expect(main.outputs['cluster-ip']).toBe('192.168.49.2')
     expect(main.outputs['kubernetes-version']).toBe('v1.37.0')
     expect(main.outputs['kubeconfig']).toBe(join(runner.home, '.kube', 'config'))
-    const toolsOut = JSON.parse(main.outputs['tools'] ?? '{}') as Record<string, { version: string; path: string }>
+    const toolsOut = JSON.parse(main.outputs['tools'] ?? '{}') as Record<
+      string,
+      { version: string; path: string }
+    >
     expect(Object.keys(toolsOut).sort()).toEqual(['helm', 'kubectl', 'minikube'])
     expect(toolsOut['helm']?.version).toBe(VERSIONS.helm)
     // Later steps find the tools on PATH.
@@ -41,7 +50,13 @@ describe('the bundled action on a runner', () => {
     const start = argvOf(tools.minikube, 'start')
     expect(start).toHaveLength(1)
     expect(start[0]).toEqual(
-      expect.arrayContaining(['--driver=docker', '--cpus=4', '--memory=6g', '--nodes=1', '--interactive=false'])
+      expect.arrayContaining([
+        '--driver=docker',
+        '--cpus=4',
+        '--memory=6g',
+        '--nodes=1',
+        '--interactive=false'
+      ])
     )
     expect(start[0]?.some((a) => a.startsWith('--container-runtime'))).toBe(false)
     // No chart in the workspace: setup only, said in the log.
@@ -73,13 +88,20 @@ describe('the bundled action on a runner', () => {
     const error = main.errors.join('\n')
     expect(error).toContain('checksum mismatch for helm v4.3.1')
     expect(error).toContain(tools.server.urls.helm)
-    expect(existsSync(join(runner.toolCache, 'helm')) ? readdirSync(join(runner.toolCache, 'helm')) : []).toEqual([])
+    expect(
+      existsSync(join(runner.toolCache, 'helm')) ? readdirSync(join(runner.toolCache, 'helm')) : []
+    ).toEqual([])
     expect(main.stdout).not.toMatch(/\n\s+at .*\(.*\.js:\d+:\d+\)/)
   })
 
   it('retries a failed minikube start once after minikube delete', async () => {
     const { runner, tools } = await setup({
-      minikube: [{ match: ['start'], sequence: [{ exitCode: 80, stderr: GUEST_PROVISION }, { stdout: 'Done!\n' }] }]
+      minikube: [
+        {
+          match: ['start'],
+          sequence: [{ exitCode: 80, stderr: GUEST_PROVISION }, { stdout: 'Done!\n' }]
+        }
+      ]
     })
     const main = await runStep(runner, { inputs: tools.inputs, path: tools.path })
     expect(main.exitCode, main.stdout).toBe(0)
@@ -90,14 +112,18 @@ describe('the bundled action on a runner', () => {
   })
 
   it('fails with minikube’s own reason when the start fails twice, and still reports', async () => {
-    const { runner, tools } = await setup({ minikube: [{ match: ['start'], exitCode: 80, stderr: GUEST_PROVISION }] })
+    const { runner, tools } = await setup({
+      minikube: [{ match: ['start'], exitCode: 80, stderr: GUEST_PROVISION }]
+    })
     const main = await runStep(runner, { inputs: tools.inputs, path: tools.path })
     expect(main.exitCode).toBe(1)
     expect(main.outputs['status']).toBe('error')
     expect(argvOf(tools.minikube, 'start')).toHaveLength(2)
     expect(main.errors.join('\n')).toContain('GUEST_PROVISION: error provisioning guest')
     // As rendered: markdown escapes are not what the reader sees.
-    expect(main.summary.replace(/\\(.)/g, '$1')).toContain('Start minikube failed: GUEST_PROVISION: error provisioning guest')
+    expect(main.summary.replace(/\\(.)/g, '$1')).toContain(
+      'Start minikube failed: GUEST_PROVISION: error provisioning guest'
+    )
   })
 
   it('uses an existing cluster without minikube and reports its version', async () => {
@@ -117,7 +143,10 @@ describe('the bundled action on a runner', () => {
 
   it('leaves the cluster running with cleanup: never', async () => {
     const { runner, tools } = await setup()
-    const { main, post } = await runMainAndPost(runner, { inputs: { ...tools.inputs, cleanup: 'never' }, path: tools.path })
+    const { main, post } = await runMainAndPost(runner, {
+      inputs: { ...tools.inputs, cleanup: 'never' },
+      path: tools.path
+    })
     expect(main.exitCode, main.stdout).toBe(0)
     expect(post.exitCode).toBe(0)
     expect(argvOf(tools.minikube, 'delete')).toEqual([])
@@ -132,14 +161,33 @@ describe('the bundled action on a runner', () => {
     ['cluster', 'kind', "input 'cluster' must be one of 'minikube', 'existing', got 'kind'"],
     ['cleanup', 'sometimes', "input 'cleanup' must be one of 'always', 'on-success', 'never'"],
     ['driver', 'vagrant', "input 'driver' must be one of 'docker'"],
-    ['cluster-timeout', 'soon', "input 'cluster-timeout' must be a duration such as '90s', '5m' or '1h30m', got 'soon'"],
-    ['helm-version', '4.x', "input 'helm-version' must be a version like 'v1.2.3' or 'latest', got '4.x'"],
-    ['minikube-base-url', 'ftp://mirror/minikube', "input 'minikube-base-url' must be an http(s) URL"],
-    ['start-args', '--extra-config "kubelet.max-pods=50', "input 'start-args' must be arguments with balanced quotes"],
+    [
+      'cluster-timeout',
+      'soon',
+      "input 'cluster-timeout' must be a duration such as '90s', '5m' or '1h30m', got 'soon'"
+    ],
+    [
+      'helm-version',
+      '4.x',
+      "input 'helm-version' must be a version like 'v1.2.3' or 'latest', got '4.x'"
+    ],
+    [
+      'minikube-base-url',
+      'ftp://mirror/minikube',
+      "input 'minikube-base-url' must be an http(s) URL"
+    ],
+    [
+      'start-args',
+      '--extra-config "kubelet.max-pods=50',
+      "input 'start-args' must be arguments with balanced quotes"
+    ],
     ['minikube-cache', 'yes', "input 'minikube-cache' must be 'true' or 'false', got 'yes'"]
   ])('refuses %s: %s before anything starts', async (input, value, message) => {
     const { runner, tools } = await setup()
-    const main = await runStep(runner, { inputs: { ...tools.inputs, [input]: value }, path: tools.path })
+    const main = await runStep(runner, {
+      inputs: { ...tools.inputs, [input]: value },
+      path: tools.path
+    })
     expect(main.exitCode).toBe(1)
     expect(main.errors.join('\n')).toContain(message)
     expect(main.stdout).not.toContain('    at ')

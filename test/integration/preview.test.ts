@@ -1,6 +1,14 @@
 // Build → load → deploy → verify → diagnose through the bundled action, with stand-in tools.
 import { createServer, type Server } from 'node:http'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -22,7 +30,7 @@ const IMAGES = [
   '  values: frontend.image'
 ].join('\n')
 
-let cleanups: (() => Promise<void> | void)[] = []
+const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c()
 })
@@ -33,14 +41,20 @@ function workspace(runner: Runner): void {
     writeFileSync(join(runner.workspace, d, 'Dockerfile'), 'FROM scratch\n')
   }
   mkdirSync(join(runner.workspace, 'charts', 'app'), { recursive: true })
-  writeFileSync(join(runner.workspace, 'charts', 'app', 'Chart.yaml'), 'apiVersion: v2\nname: app\nversion: 0.1.0\n')
+  writeFileSync(
+    join(runner.workspace, 'charts', 'app', 'Chart.yaml'),
+    'apiVersion: v2\nname: app\nversion: 0.1.0\n'
+  )
 }
 
 function helmRules(names: string[], hooks = ''): Rule[] {
   return [
     { match: ['template'], stdout: manifest(names) },
     { match: ['upgrade'], stdout: 'Release "app" has been upgraded. Happy Helming!\n' },
-    { match: ['status', '--output'], stdout: JSON.stringify({ name: 'app', version: 3, info: { status: 'deployed' } }) },
+    {
+      match: ['status', '--output'],
+      stdout: JSON.stringify({ name: 'app', version: 3, info: { status: 'deployed' } })
+    },
     { match: ['status'], stdout: 'NAME: app\nSTATUS: deployed\nREVISION: 3\n' },
     { match: ['history'], stdout: 'REVISION\tSTATUS\n3\tdeployed\n' },
     { match: ['get', 'manifest'], stdout: manifest(names) },
@@ -57,7 +71,9 @@ async function setup(rules: FakeToolRules): Promise<{ runner: Runner; tools: Fak
   return { runner, tools }
 }
 
-function httpServer(handler: Parameters<typeof createServer>[1]): Promise<{ port: number; server: Server }> {
+function httpServer(
+  handler: Parameters<typeof createServer>[1]
+): Promise<{ port: number; server: Server }> {
   return new Promise((resolve) => {
     const server = createServer(handler)
     server.listen(0, '127.0.0.1', () => {
@@ -77,7 +93,8 @@ function everything(dir: string): string {
     .join('\n')
 }
 
-const argvs = (t: { argvs(): string[][] }, first: string): string[][] => t.argvs().filter((a) => a[0] === first)
+const argvs = (t: { argvs(): string[][] }, first: string): string[][] =>
+  t.argvs().filter((a) => a[0] === first)
 
 describe('a preview through the bundled action', () => {
   it('builds, loads, deploys with image values and reports a healthy release', async () => {
@@ -88,7 +105,14 @@ describe('a preview through the bundled action', () => {
       helm: helmRules(['todo-api', 'todo-web']),
       kubectl: [
         { match: ['get', /^deployments,/], stdout: healthyList(NS, ['todo-api', 'todo-web']) },
-        { match: ['get', 'services'], stdout: JSON.stringify({ items: [{ metadata: { name: 'todo-api', namespace: NS }, spec: { ports: [{ port: 8001 }] } }] }) },
+        {
+          match: ['get', 'services'],
+          stdout: JSON.stringify({
+            items: [
+              { metadata: { name: 'todo-api', namespace: NS }, spec: { ports: [{ port: 8001 }] } }
+            ]
+          })
+        },
         { match: ['port-forward'], forward: { port: backend.port } }
       ]
     })
@@ -96,28 +120,56 @@ describe('a preview through the bundled action', () => {
       inputs: {
         ...tools.inputs,
         images: IMAGES,
-        'health-checks': '- service: todo-api\n  port: 8001\n  path: /health\n  expect-body: healthy'
+        'health-checks':
+          '- service: todo-api\n  port: 8001\n  path: /health\n  expect-body: healthy'
       },
       path: tools.path
     })
     expect(main.exitCode, main.stdout).toBe(0)
-    expect(main.outputs).toMatchObject({ status: 'healthy', release: 'app', namespace: NS, revision: '3' })
-    const images = JSON.parse(main.outputs['images'] ?? '{}') as Record<string, { reference: string; id: string }>
-    expect(images['todo-api']).toEqual({ reference: 'todo-api:sha-0123456', id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) })
+    expect(main.outputs).toMatchObject({
+      status: 'healthy',
+      release: 'app',
+      namespace: NS,
+      revision: '3'
+    })
+    const images = JSON.parse(main.outputs['images'] ?? '{}') as Record<
+      string,
+      { reference: string; id: string }
+    >
+    expect(images['todo-api']).toEqual({
+      reference: 'todo-api:sha-0123456',
+      id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/)
+    })
 
     const builds = argvs(tools.docker, 'build')
     expect(builds).toHaveLength(2)
     expect(builds.find((b) => b.includes('todo-web:sha-0123456'))).toEqual(
-      expect.arrayContaining(['--target', 'runtime', '--build-arg', 'NEXT_TELEMETRY_DISABLED=1', join(runner.workspace, 'docker/web')])
+      expect.arrayContaining([
+        '--target',
+        'runtime',
+        '--build-arg',
+        'NEXT_TELEMETRY_DISABLED=1',
+        join(runner.workspace, 'docker/web')
+      ])
     )
-    expect(argvs(tools.minikube, 'image').filter((a) => a[1] === 'load').map((a) => a[2]).sort()).toEqual([
-      'todo-api:sha-0123456',
-      'todo-web:sha-0123456'
-    ])
+    expect(
+      argvs(tools.minikube, 'image')
+        .filter((a) => a[1] === 'load')
+        .map((a) => a[2])
+        .sort()
+    ).toEqual(['todo-api:sha-0123456', 'todo-web:sha-0123456'])
     // The chart has an Ingress: addons: auto turned the ingress addon on, before the deploy.
     expect(argvs(tools.minikube, 'addons')).toEqual([['addons', 'enable', 'ingress']])
     const upgrade = argvs(tools.helm, 'upgrade')[0] ?? []
-    expect(upgrade.slice(0, 7)).toEqual(['upgrade', '--install', 'app', join(runner.workspace, 'charts/app'), '--namespace', NS, '--create-namespace'])
+    expect(upgrade.slice(0, 7)).toEqual([
+      'upgrade',
+      '--install',
+      'app',
+      join(runner.workspace, 'charts/app'),
+      '--namespace',
+      NS,
+      '--create-namespace'
+    ])
     for (const v of [
       'backend.image.repository=todo-api',
       'backend.image.tag=sha-0123456',
@@ -141,14 +193,23 @@ describe('a preview through the bundled action', () => {
       minikube: [
         {
           match: ['image', 'ls'],
-          stdout: JSON.stringify([{ id: id.slice(7), repoTags: ['docker.io/library/todo-api:sha-0123456'], size: '155000000' }])
+          stdout: JSON.stringify([
+            {
+              id: id.slice(7),
+              repoTags: ['docker.io/library/todo-api:sha-0123456'],
+              size: '155000000'
+            }
+          ])
         }
       ],
       helm: helmRules(['todo-api']),
       kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList(NS, ['todo-api']) }]
     })
     const main = await runStep(runner, {
-      inputs: { ...tools.inputs, images: '- name: todo-api\n  context: docker/api\n  values: backend.image' },
+      inputs: {
+        ...tools.inputs,
+        images: '- name: todo-api\n  context: docker/api\n  values: backend.image'
+      },
       path: tools.path
     })
     expect(main.exitCode, main.stdout).toBe(0)
@@ -162,7 +223,11 @@ describe('a preview through the bundled action', () => {
       kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList(NS, ['todo-api']) }]
     })
     const main = await runStep(runner, {
-      inputs: { ...tools.inputs, images: '- name: todo-api\n  context: docker/api\n  values: backend.image', 'image-load': 'docker-env' },
+      inputs: {
+        ...tools.inputs,
+        images: '- name: todo-api\n  context: docker/api\n  values: backend.image',
+        'image-load': 'docker-env'
+      },
       path: tools.path
     })
     expect(main.exitCode, main.stdout).toBe(0)
@@ -182,9 +247,15 @@ describe('a preview through the bundled action', () => {
       '------',
       'ERROR: failed to build: failed to solve: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1'
     ].join('\n')
-    const { runner, tools } = await setup({ docker: [{ match: ['build'], exitCode: 1, stderr: buildOutput }], helm: helmRules(['todo-api']) })
+    const { runner, tools } = await setup({
+      docker: [{ match: ['build'], exitCode: 1, stderr: buildOutput }],
+      helm: helmRules(['todo-api'])
+    })
     const main = await runStep(runner, {
-      inputs: { ...tools.inputs, images: '- name: todo-api\n  context: docker/api\n  values: backend.image' },
+      inputs: {
+        ...tools.inputs,
+        images: '- name: todo-api\n  context: docker/api\n  values: backend.image'
+      },
       path: tools.path
     })
     expect(main.exitCode).toBe(1)
@@ -203,11 +274,21 @@ describe('a preview through the bundled action', () => {
       kubectl: [
         { match: ['get', /^deployments,/], stdout: crashLoopList(NS, ['todo-web'], 'todo-api') },
         { match: ['get', 'events'], stdout: eventsList(NS, crashPod) },
-        { match: ['describe', 'pod'], stdout: `Name: ${crashPod}\nState: Waiting\n  Reason: CrashLoopBackOff\n` },
-        { match: ['logs'], stdout: `connecting to postgresql://app:${CANARY}@db:5432/app\nFATAL: password authentication failed\n` },
+        {
+          match: ['describe', 'pod'],
+          stdout: `Name: ${crashPod}\nState: Waiting\n  Reason: CrashLoopBackOff\n`
+        },
+        {
+          match: ['logs'],
+          stdout: `connecting to postgresql://app:${CANARY}@db:5432/app\nFATAL: password authentication failed\n`
+        },
         {
           match: ['get', 'pod'],
-          stdout: JSON.stringify((JSON.parse(crashLoopList(NS, [], 'todo-api')) as { items: { kind: string }[] }).items.find((i) => i.kind === 'Pod'))
+          stdout: JSON.stringify(
+            (
+              JSON.parse(crashLoopList(NS, [], 'todo-api')) as { items: { kind: string }[] }
+            ).items.find((i) => i.kind === 'Pod')
+          )
         }
       ]
     })
@@ -255,7 +336,12 @@ describe('a preview through the bundled action', () => {
       JSON.stringify(main.outputs),
       main.summary,
       everything(runner.temp),
-      JSON.stringify([tools.helm.calls(), tools.kubectl.calls(), tools.minikube.calls(), tools.docker.calls()])
+      JSON.stringify([
+        tools.helm.calls(),
+        tools.kubectl.calls(),
+        tools.minikube.calls(),
+        tools.docker.calls()
+      ])
     ].join('\n')
     expect(produced).toContain('password authentication failed')
     expect(produced).not.toContain(CANARY)

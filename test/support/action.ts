@@ -90,7 +90,8 @@ export interface RunOptions {
 /** Runs one step (main, or post when `state` is given) of the bundled action under Node 24. */
 export async function runStep(runner: Runner, opts: RunOptions = {}): Promise<StepRun> {
   const node = process.env['NODE24']
-  if (!node || !existsSync(node)) throw new Error('NODE24 is not set: run through vitest (test/setup/node24.ts)')
+  if (!node || !existsSync(node))
+    throw new Error('NODE24 is not set: run through vitest (test/setup/node24.ts)')
   const files = mkdtempSync(join(runner.root, 'step-'))
   const f = {
     output: join(files, 'output'),
@@ -123,27 +124,34 @@ export async function runStep(runner: Runner, opts: RunOptions = {}): Promise<St
     CI: 'true'
   }
   const inputs = { ...actionDefaults(), 'github-token': '', ...(opts.inputs ?? {}) }
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  for (const [name, value] of Object.entries(inputs))
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   for (const [name, value] of Object.entries(opts.state ?? {})) env[`STATE_${name}`] = value
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k]
     else env[k] = v
   }
-  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
-    (done, fail) => {
-      const child = spawn(node, [DIST], { env, cwd: runner.workspace, stdio: ['ignore', 'pipe', 'pipe'] })
-      let out = ''
-      let err = ''
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
-      child.on('error', fail)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        done({ exitCode: code ?? 1, stdout: out, stderr: err })
-      })
-    }
-  )
+  const { exitCode, stdout, stderr } = await new Promise<{
+    exitCode: number
+    stdout: string
+    stderr: string
+  }>((done, fail) => {
+    const child = spawn(node, [DIST], {
+      env,
+      cwd: runner.workspace,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+    child.on('error', fail)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      done({ exitCode: code ?? 1, stdout: out, stderr: err })
+    })
+  })
   const lines = stdout.split('\n')
   return {
     exitCode,
@@ -159,7 +167,10 @@ export async function runStep(runner: Runner, opts: RunOptions = {}): Promise<St
 }
 
 /** main, then post with main's state, as a runner does. */
-export async function runMainAndPost(runner: Runner, opts: RunOptions = {}): Promise<{ main: StepRun; post: StepRun }> {
+export async function runMainAndPost(
+  runner: Runner,
+  opts: RunOptions = {}
+): Promise<{ main: StepRun; post: StepRun }> {
   const main = await runStep(runner, opts)
   const post = await runStep(runner, { ...opts, state: main.state })
   return { main, post }

@@ -8,22 +8,37 @@ import { startToolServer, type ToolServer } from './tool-server.js'
 export const VERSIONS = { minikube: 'v1.39.0', helm: 'v4.3.1', kubectl: 'v1.37.0' }
 
 export const MINIKUBE_OK: Rule[] = [
-  { match: ['start'], stdout: '😄  minikube v1.39.0 on Ubuntu 24.04\n🏄  Done! kubectl is now configured to use "minikube" cluster\n' },
+  {
+    match: ['start'],
+    stdout:
+      '😄  minikube v1.39.0 on Ubuntu 24.04\n🏄  Done! kubectl is now configured to use "minikube" cluster\n'
+  },
   { match: ['ip'], stdout: '192.168.49.2\n' },
   {
     match: ['profile', 'list'],
     stdout: JSON.stringify({
       invalid: [],
-      valid: [{ Name: 'minikube', Status: 'OK', Config: { KubernetesConfig: { KubernetesVersion: 'v1.37.0' } } }]
+      valid: [
+        {
+          Name: 'minikube',
+          Status: 'OK',
+          Config: { KubernetesConfig: { KubernetesVersion: 'v1.37.0' } }
+        }
+      ]
     })
   },
-  { match: ['delete'], stdout: '🔥  Deleting "minikube" in docker ...\n💀  Removed all traces of the "minikube" cluster.\n' },
+  {
+    match: ['delete'],
+    stdout:
+      '🔥  Deleting "minikube" in docker ...\n💀  Removed all traces of the "minikube" cluster.\n'
+  },
   { match: ['image', 'ls'], stdout: '[]\n' },
   { match: ['image', 'load'], stdout: '' },
   { match: ['addons', 'enable'], stdout: '🌟  The addon is enabled\n' },
   {
     match: ['docker-env'],
-    stdout: 'DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://192.168.49.2:2376\nDOCKER_CERT_PATH=/home/runner/.minikube/certs\nMINIKUBE_ACTIVE_DOCKERD=minikube\n'
+    stdout:
+      'DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://192.168.49.2:2376\nDOCKER_CERT_PATH=/home/runner/.minikube/certs\nMINIKUBE_ACTIVE_DOCKERD=minikube\n'
   },
   { match: ['logs'], stdout: 'no problems found\n' }
 ]
@@ -42,7 +57,12 @@ export const KUBECTL_OK: Rule[] = [
   {
     match: ['get', 'nodes'],
     stdout: JSON.stringify({
-      items: [{ metadata: { name: 'minikube' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } }]
+      items: [
+        {
+          metadata: { name: 'minikube' },
+          status: { conditions: [{ type: 'Ready', status: 'True' }] }
+        }
+      ]
     })
   }
 ]
@@ -50,10 +70,17 @@ export const KUBECTL_OK: Rule[] = [
 export const HELM_OK: Rule[] = [{ match: ['version'], stdout: 'v4.3.1+g8f5a7b2\n' }]
 
 export const DOCKER_OK: Rule[] = [
-  { match: ['build'], stdout: '#1 [internal] load build definition from Dockerfile\n#9 DONE 0.1s\n' },
+  {
+    match: ['build'],
+    stdout: '#1 [internal] load build definition from Dockerfile\n#9 DONE 0.1s\n'
+  },
   {
     match: ['image', 'inspect'],
-    stdout: JSON.stringify({ Id: 'sha256:4c7d1e0f5a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d', Size: 155_000_000 }) + '\n'
+    stdout:
+      JSON.stringify({
+        Id: 'sha256:4c7d1e0f5a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d',
+        Size: 155_000_000
+      }) + '\n'
   }
 ]
 
@@ -80,10 +107,16 @@ export interface FakeToolRules {
 export async function fakeTools(dir: string, rules: FakeToolRules = {}): Promise<FakeTools> {
   const recordEnv = ['KUBECONFIG', 'DOCKER_HOST']
   const served = join(dir, 'served')
-  const minikube = standIn(served, 'minikube', [...(rules.minikube ?? []), ...MINIKUBE_OK], { recordEnv })
+  const minikube = standIn(served, 'minikube', [...(rules.minikube ?? []), ...MINIKUBE_OK], {
+    recordEnv
+  })
   const helm = standIn(served, 'helm', [...(rules.helm ?? []), ...HELM_OK], { recordEnv })
-  const kubectl = standIn(served, 'kubectl', [...(rules.kubectl ?? []), ...KUBECTL_OK], { recordEnv })
-  const docker = standIn(join(dir, 'bin'), 'docker', [...(rules.docker ?? []), ...DOCKER_OK], { recordEnv })
+  const kubectl = standIn(served, 'kubectl', [...(rules.kubectl ?? []), ...KUBECTL_OK], {
+    recordEnv
+  })
+  const docker = standIn(join(dir, 'bin'), 'docker', [...(rules.docker ?? []), ...DOCKER_OK], {
+    recordEnv
+  })
   const server = await startToolServer({
     tools: {
       minikube: { [VERSIONS.minikube]: minikube.path },

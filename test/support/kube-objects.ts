@@ -17,8 +17,18 @@ function deployment(name: string, ns: string, ready: number, replicas = 1) {
       availableReplicas: ready,
       ...(ready < replicas ? { unavailableReplicas: replicas - ready } : {}),
       conditions: [
-        { type: 'Available', status: ready >= replicas ? 'True' : 'False', reason: ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', lastTransitionTime: T0 },
-        { type: 'Progressing', status: 'True', reason: ready >= replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', lastTransitionTime: T0 }
+        {
+          type: 'Available',
+          status: ready >= replicas ? 'True' : 'False',
+          reason: ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          lastTransitionTime: T0
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: ready >= replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          lastTransitionTime: T0
+        }
       ]
     }
   }
@@ -34,16 +44,33 @@ function replicaSet(name: string, ns: string, ready: number, replicas = 1) {
       uid: `uid-${name}-rs`,
       generation: 1,
       annotations: { 'deployment.kubernetes.io/revision': '1' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }]
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }
+      ]
     },
     spec: { replicas },
-    status: { observedGeneration: 1, replicas, readyReplicas: ready, availableReplicas: ready, fullyLabeledReplicas: replicas }
+    status: {
+      observedGeneration: 1,
+      replicas,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      fullyLabeledReplicas: replicas
+    }
   }
 }
 
-type ContainerState = { running?: object; waiting?: { reason: string; message?: string }; terminated?: object }
+type ContainerState = {
+  running?: object
+  waiting?: { reason: string; message?: string }
+  terminated?: object
+}
 
-function pod(name: string, ns: string, container: string, opts: { ready: boolean; restarts?: number; state?: ContainerState; last?: ContainerState }) {
+function pod(
+  name: string,
+  ns: string,
+  container: string,
+  opts: { ready: boolean; restarts?: number; state?: ContainerState; last?: ContainerState }
+) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -51,9 +78,20 @@ function pod(name: string, ns: string, container: string, opts: { ready: boolean
       name: `${name}-7d9f8c6b5d-x2k4p`,
       namespace: ns,
       uid: `uid-${name}-pod`,
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d9f8c6b5d`, uid: `uid-${name}-rs`, controller: true }]
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `${name}-7d9f8c6b5d`,
+          uid: `uid-${name}-rs`,
+          controller: true
+        }
+      ]
     },
-    spec: { restartPolicy: 'Always', containers: [{ name: container, image: `${container}:sha-0123456` }] },
+    spec: {
+      restartPolicy: 'Always',
+      containers: [{ name: container, image: `${container}:sha-0123456` }]
+    },
     status: {
       phase: 'Running',
       conditions: [
@@ -80,20 +118,33 @@ function pod(name: string, ns: string, container: string, opts: { ready: boolean
 
 /** `kubectl get deployments,replicasets,…,pods -o json` of one healthy Deployment per name. */
 export function healthyList(ns: string, names: string[]): string {
-  const items = names.flatMap((n) => [deployment(n, ns, 1), replicaSet(n, ns, 1), pod(n, ns, n, { ready: true })])
+  const items = names.flatMap((n) => [
+    deployment(n, ns, 1),
+    replicaSet(n, ns, 1),
+    pod(n, ns, n, { ready: true })
+  ])
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items })
 }
 
 /** The same, with `crashing` in CrashLoopBackOff after three restarts. */
 export function crashLoopList(ns: string, healthy: string[], crashing: string): string {
   const items = [
-    ...healthy.flatMap((n) => [deployment(n, ns, 1), replicaSet(n, ns, 1), pod(n, ns, n, { ready: true })]),
+    ...healthy.flatMap((n) => [
+      deployment(n, ns, 1),
+      replicaSet(n, ns, 1),
+      pod(n, ns, n, { ready: true })
+    ]),
     deployment(crashing, ns, 0),
     replicaSet(crashing, ns, 0),
     pod(crashing, ns, crashing, {
       ready: false,
       restarts: 3,
-      state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 40s restarting failed container=${crashing} pod=${crashing}-7d9f8c6b5d-x2k4p_${ns}` } },
+      state: {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off 40s restarting failed container=${crashing} pod=${crashing}-7d9f8c6b5d-x2k4p_${ns}`
+        }
+      },
       last: { terminated: { exitCode: 1, reason: 'Error', startedAt: T0, finishedAt: T0 } }
     })
   ]
@@ -106,7 +157,10 @@ export function manifest(names: string[], ingress = true): string {
     `---\n# Source: app/templates/${n}.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${n}\n  labels:\n    app.kubernetes.io/managed-by: Helm\nspec:\n  replicas: 1\n`,
     `---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ${n}\nspec:\n  ports:\n  - port: 80\n`
   ])
-  if (ingress) docs.push('---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\nspec:\n  ingressClassName: nginx\n')
+  if (ingress)
+    docs.push(
+      '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\nspec:\n  ingressClassName: nginx\n'
+    )
   return docs.join('')
 }
 

@@ -23,16 +23,51 @@ const base = {
 
 describe('minikube argv', () => {
   it.each([
-    [base, ['start', '--driver=docker', '--cpus=2', '--memory=4096mb', '--nodes=1', '--interactive=false', '--wait=apiserver,system_pods,node_ready', '--wait-timeout=300s']],
-    [{ ...base, kubernetesVersion: 'v1.36.2', containerRuntime: 'docker', extraArgs: ['--extra-config=kubelet.max-pods=50'] }, [
-      'start', '--driver=docker', '--cpus=2', '--memory=4096mb', '--nodes=1', '--interactive=false', '--wait=apiserver,system_pods,node_ready', '--wait-timeout=300s',
-      '--kubernetes-version=v1.36.2', '--container-runtime=docker', '--extra-config=kubelet.max-pods=50'
-    ]]
+    [
+      base,
+      [
+        'start',
+        '--driver=docker',
+        '--cpus=2',
+        '--memory=4096mb',
+        '--nodes=1',
+        '--interactive=false',
+        '--wait=apiserver,system_pods,node_ready',
+        '--wait-timeout=300s'
+      ]
+    ],
+    [
+      {
+        ...base,
+        kubernetesVersion: 'v1.36.2',
+        containerRuntime: 'docker',
+        extraArgs: ['--extra-config=kubelet.max-pods=50']
+      },
+      [
+        'start',
+        '--driver=docker',
+        '--cpus=2',
+        '--memory=4096mb',
+        '--nodes=1',
+        '--interactive=false',
+        '--wait=apiserver,system_pods,node_ready',
+        '--wait-timeout=300s',
+        '--kubernetes-version=v1.36.2',
+        '--container-runtime=docker',
+        '--extra-config=kubelet.max-pods=50'
+      ]
+    ]
   ])('start %#', (opts, argv) => expect(startArgs(opts)).toEqual(argv))
 
   it.each([
-    ['❌  Exiting due to GUEST_PROVISION: error provisioning guest: Failed to start host\n', 'GUEST_PROVISION: error provisioning guest: Failed to start host'],
-    ['X Exiting due to RSRC_INSUFFICIENT_CORES: Requested cpu count 4 is greater than the available cpus of 2', 'RSRC_INSUFFICIENT_CORES: Requested cpu count 4 is greater than the available cpus of 2'],
+    [
+      '❌  Exiting due to GUEST_PROVISION: error provisioning guest: Failed to start host\n',
+      'GUEST_PROVISION: error provisioning guest: Failed to start host'
+    ],
+    [
+      'X Exiting due to RSRC_INSUFFICIENT_CORES: Requested cpu count 4 is greater than the available cpus of 2',
+      'RSRC_INSUFFICIENT_CORES: Requested cpu count 4 is greater than the available cpus of 2'
+    ],
     ['some other failure', undefined]
   ])('reason of %j', (out, reason) => expect(minikubeReason(out)).toBe(reason))
 
@@ -66,8 +101,19 @@ describe('docker argv', () => {
         'api:sha-1234567'
       )
     ).toEqual([
-      'build', '--progress=plain', '--tag', 'api:sha-1234567', '--file', '/w/docker/api/Dockerfile.prod',
-      '--target', 'runtime', '--platform', 'linux/arm64', '--build-arg', 'GREETING=hello world; rm -rf /', '/w/docker/api'
+      'build',
+      '--progress=plain',
+      '--tag',
+      'api:sha-1234567',
+      '--file',
+      '/w/docker/api/Dockerfile.prod',
+      '--target',
+      'runtime',
+      '--platform',
+      'linux/arm64',
+      '--build-arg',
+      'GREETING=hello world; rm -rf /',
+      '/w/docker/api'
     ])
   })
 
@@ -105,13 +151,20 @@ describe('helm argv', () => {
 
   it('puts user values after image values so the user wins', () => {
     expect(valuesArgs(values)).toEqual([
-      '--values', '/w/values-ci.yaml',
-      '--values', '/tmp/s/secret-values.yaml',
-      '--set-string', 'backend.image.repository=todo-chatbot-backend',
-      '--set-string', 'backend.image.tag=sha-1234567',
-      '--set-string', 'backend.image.pullPolicy=IfNotPresent',
-      '--set', 'backend.replicaCount=2',
-      '--set-string', 'frontend.env.GREETING=01'
+      '--values',
+      '/w/values-ci.yaml',
+      '--values',
+      '/tmp/s/secret-values.yaml',
+      '--set-string',
+      'backend.image.repository=todo-chatbot-backend',
+      '--set-string',
+      'backend.image.tag=sha-1234567',
+      '--set-string',
+      'backend.image.pullPolicy=IfNotPresent',
+      '--set',
+      'backend.replicaCount=2',
+      '--set-string',
+      'frontend.env.GREETING=01'
     ])
   })
 
@@ -128,17 +181,48 @@ describe('helm argv', () => {
 
   it('upgrades with --install, namespace, timeout, values and user args', () => {
     expect(
-      upgradeArgs({ ...values, release: 'todo', chart: '/w/charts/todo', namespace: 'preview', timeoutMs: 300_000, helmArgs: ['--atomic'], helmMajor: 4 })
+      upgradeArgs({
+        ...values,
+        release: 'todo',
+        chart: '/w/charts/todo',
+        namespace: 'preview',
+        timeoutMs: 300_000,
+        helmArgs: ['--atomic'],
+        helmMajor: 4
+      })
     ).toEqual([
-      'upgrade', '--install', 'todo', '/w/charts/todo', '--namespace', 'preview', '--create-namespace', '--timeout', '300s',
-      ...valuesArgs(values), '--rollback-on-failure'
+      'upgrade',
+      '--install',
+      'todo',
+      '/w/charts/todo',
+      '--namespace',
+      'preview',
+      '--create-namespace',
+      '--timeout',
+      '300s',
+      ...valuesArgs(values),
+      '--rollback-on-failure'
     ])
   })
 
   it('never puts a secret value on argv, only the file', () => {
-    const argv = upgradeArgs({ ...values, release: 'r', chart: 'c', namespace: 'n', timeoutMs: 1000, helmArgs: [], helmMajor: 3 })
+    const argv = upgradeArgs({
+      ...values,
+      release: 'r',
+      chart: 'c',
+      namespace: 'n',
+      timeoutMs: 1000,
+      helmArgs: [],
+      helmMajor: 3
+    })
     expect(argv.join(' ')).not.toContain('hunter2')
-    expect(secretValuesDocument([{ key: 'db.password', value: 'hunter2' }, { key: 'db.user', value: 'app' }, { key: 'token', value: 't' }])).toEqual({
+    expect(
+      secretValuesDocument([
+        { key: 'db.password', value: 'hunter2' },
+        { key: 'db.user', value: 'app' },
+        { key: 'token', value: 't' }
+      ])
+    ).toEqual({
       db: { password: 'hunter2', user: 'app' },
       token: 't'
     })
@@ -159,7 +243,11 @@ describe('helm argv', () => {
       '---',
       'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: app-migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n'
     ].join('\n')
-    expect(manifestObjects(manifest).map((o) => `${o.kind}/${o.name}`)).toEqual(['Deployment/app-backend', 'Pod/app-test', 'Job/app-migrate'])
+    expect(manifestObjects(manifest).map((o) => `${o.kind}/${o.name}`)).toEqual([
+      'Deployment/app-backend',
+      'Pod/app-test',
+      'Job/app-migrate'
+    ])
     expect(testHooks(manifest).map((o) => o.name)).toEqual(['app-test'])
   })
 })

@@ -10,7 +10,10 @@ function workspace(): string {
   mkdirSync(join(ws, 'docker', 'backend'), { recursive: true })
   writeFileSync(join(ws, 'docker', 'backend', 'Dockerfile'), 'FROM scratch\n')
   mkdirSync(join(ws, 'charts', 'app'), { recursive: true })
-  writeFileSync(join(ws, 'charts', 'app', 'Chart.yaml'), 'apiVersion: v2\nname: app\nversion: 0.1.0\n')
+  writeFileSync(
+    join(ws, 'charts', 'app', 'Chart.yaml'),
+    'apiVersion: v2\nname: app\nversion: 0.1.0\n'
+  )
   writeFileSync(join(ws, 'values-ci.yaml'), 'a: 1\n')
   return ws
 }
@@ -60,17 +63,32 @@ describe('inputs', () => {
     [{ memory: '2048' }, { memory: '2048mb' }],
     [{ 'kubernetes-version': '1.36.2' }, { kubernetesVersion: 'v1.36.2' }],
     [{ 'kubernetes-version': 'stable' }, { kubernetesVersion: 'stable' }],
-    [{ addons: 'metrics-server, ingress' }, { addons: { auto: false, names: ['metrics-server', 'ingress'] } }],
+    [
+      { addons: 'metrics-server, ingress' },
+      { addons: { auto: false, names: ['metrics-server', 'ingress'] } }
+    ],
     [{ addons: 'auto\nmetrics-server' }, { addons: { auto: true, names: ['metrics-server'] } }],
-    [{ 'start-args': `--extra-config='kubelet.max-pods=50' --feature-gates "A=true,B=false"` }, {
-      startArgs: ['--extra-config=kubelet.max-pods=50', '--feature-gates', 'A=true,B=false']
-    }],
-    [{ 'minikube-base-url': 'https://mirror.example/minikube/' }, { minikubeBaseUrl: 'https://mirror.example/minikube' }],
+    [
+      { 'start-args': `--extra-config='kubelet.max-pods=50' --feature-gates "A=true,B=false"` },
+      {
+        startArgs: ['--extra-config=kubelet.max-pods=50', '--feature-gates', 'A=true,B=false']
+      }
+    ],
+    [
+      { 'minikube-base-url': 'https://mirror.example/minikube/' },
+      { minikubeBaseUrl: 'https://mirror.example/minikube' }
+    ],
     [{ 'cluster-timeout': '1h30m' }, { clusterTimeoutMs: 5_400_000 }],
     [{ 'wait-timeout': '90' }, { waitTimeoutMs: 90_000 }],
-    [{ 'secret-values': 'db.password=p@ss=word\n# comment\napi.key=xyz' }, {
-      secretValues: [{ key: 'db.password', value: 'p@ss=word' }, { key: 'api.key', value: 'xyz' }]
-    }]
+    [
+      { 'secret-values': 'db.password=p@ss=word\n# comment\napi.key=xyz' },
+      {
+        secretValues: [
+          { key: 'db.password', value: 'p@ss=word' },
+          { key: 'api.key', value: 'xyz' }
+        ]
+      }
+    ]
   ])('reads %j', (given, expected) => {
     expect(parse(given as Record<string, string>)).toMatchObject(expected)
   })
@@ -78,32 +96,59 @@ describe('inputs', () => {
   it.each([
     [{ cpus: 'lots' }, "input 'cpus' must be a whole number of at least 1, or 'max', got 'lots'"],
     [{ nodes: '0' }, "input 'nodes' must be a whole number of at least 1, got '0'"],
-    [{ memory: '1g' }, "input 'memory' must be at least 1800 MB (minikube refuses less; that is 1024 MB), got '1g'"],
+    [
+      { memory: '1g' },
+      "input 'memory' must be at least 1800 MB (minikube refuses less; that is 1024 MB), got '1g'"
+    ],
     [{ memory: 'plenty' }, "input 'memory' must be megabytes"],
     [{ driver: 'vagrant' }, "input 'driver' must be one of"],
     [{ 'cluster-timeout': '5 minutes' }, "input 'cluster-timeout' must be a duration"],
-    [{ 'kubectl-version': 'v1.37' }, "input 'kubectl-version' must be a version like 'v1.2.3' or 'latest', got 'v1.37'"],
-    [{ 'helm-base-url': 'get.helm.sh' }, "input 'helm-base-url' must be an http(s) URL, got 'get.helm.sh'"],
-    [{ 'helm-args': `--description 'unfinished` }, "input 'helm-args' must be arguments with balanced quotes"],
+    [
+      { 'kubectl-version': 'v1.37' },
+      "input 'kubectl-version' must be a version like 'v1.2.3' or 'latest', got 'v1.37'"
+    ],
+    [
+      { 'helm-base-url': 'get.helm.sh' },
+      "input 'helm-base-url' must be an http(s) URL, got 'get.helm.sh'"
+    ],
+    [
+      { 'helm-args': `--description 'unfinished` },
+      "input 'helm-args' must be arguments with balanced quotes"
+    ],
     [{ 'fail-fast': 'yes' }, "input 'fail-fast' must be 'true' or 'false', got 'yes'"],
     [{ 'image-tag': 'latest' }, "input 'image-tag' must be a tag other than 'latest'"],
     [{ namespace: 'Preview_1' }, "input 'namespace' must be a DNS-1123 name"],
     [{ release: 'my.release' }, "input 'release' must be a DNS-1123 name"],
-    [{ chart: 'charts/missing' }, "input 'chart' must be the path of a chart folder holding Chart.yaml, got 'charts/missing'"],
+    [
+      { chart: 'charts/missing' },
+      "input 'chart' must be the path of a chart folder holding Chart.yaml, got 'charts/missing'"
+    ],
     [{ 'values-files': 'values-ci.yaml\nnope.yaml' }, "'nope.yaml' does not exist"],
     [{ set: 'replicaCount' }, "input 'set' must be 'key=value' on every line, line 1 has none"],
     [{ 'secret-values': 'password' }, "input 'secret-values' must be 'key=value' on every line"],
-    [{ comment: 'sometimes' }, "input 'comment' must be one of 'auto', 'always', 'never', 'on-failure'"],
+    [
+      { comment: 'sometimes' },
+      "input 'comment' must be one of 'auto', 'always', 'never', 'on-failure'"
+    ],
     [{ images: '- name: api\n  context: docker/missing' }, "'docker/missing' does not exist"],
-    [{ images: '- name: api\n  context: docker/backend\n  dockerfile: Dockerfile.prod' }, "'Dockerfile.prod' does not exist"],
+    [
+      { images: '- name: api\n  context: docker/backend\n  dockerfile: Dockerfile.prod' },
+      "'Dockerfile.prod' does not exist"
+    ],
     [{ images: '- name: api\n  contxt: docker/backend' }, "entry 1 has unknown key 'contxt'"],
-    [{ images: '- context: docker/backend' }, "entry 1 has none"],
+    [{ images: '- context: docker/backend' }, 'entry 1 has none'],
     [{ images: 'name: api' }, "input 'images' must be a YAML list of images"],
     [{ images: '- name: [api' }, "input 'images' must be a YAML list of images"],
-    [{ images: '- name: API\n  context: docker/backend' }, "image names Docker accepts"],
-    [{ 'health-checks': '- path: /health' }, "entry 1 has neither"],
-    [{ 'health-checks': '- service: backend\n  path: /health' }, "a 'port' for every service check"],
-    [{ 'health-checks': '- service: backend\n  port: 8001\n  expect-status: ok' }, "an HTTP status such as 200"]
+    [{ images: '- name: API\n  context: docker/backend' }, 'image names Docker accepts'],
+    [{ 'health-checks': '- path: /health' }, 'entry 1 has neither'],
+    [
+      { 'health-checks': '- service: backend\n  path: /health' },
+      "a 'port' for every service check"
+    ],
+    [
+      { 'health-checks': '- service: backend\n  port: 8001\n  expect-status: ok' },
+      'an HTTP status such as 200'
+    ]
   ])('refuses %j, naming the input', (given, message) => {
     const found = problems(given as Record<string, string>)
     expect(found).toHaveLength(1)
@@ -139,10 +184,29 @@ describe('inputs', () => {
   })
 
   it('parses health checks with defaults', () => {
-    const i = parse({ 'health-checks': '- service: backend\n  port: 8001\n  path: /health\n- ingress-host: todo.local' })
+    const i = parse({
+      'health-checks':
+        '- service: backend\n  port: 8001\n  path: /health\n- ingress-host: todo.local'
+    })
     expect(i.healthChecks).toEqual([
-      { label: 'backend:8001/health', service: 'backend', port: 8001, ingressHost: undefined, path: '/health', expectStatus: 200, expectBody: undefined },
-      { label: 'todo.local/', service: undefined, port: undefined, ingressHost: 'todo.local', path: '/', expectStatus: 200, expectBody: undefined }
+      {
+        label: 'backend:8001/health',
+        service: 'backend',
+        port: 8001,
+        ingressHost: undefined,
+        path: '/health',
+        expectStatus: 200,
+        expectBody: undefined
+      },
+      {
+        label: 'todo.local/',
+        service: undefined,
+        port: undefined,
+        ingressHost: 'todo.local',
+        path: '/',
+        expectStatus: 200,
+        expectBody: undefined
+      }
     ])
   })
 })
@@ -168,10 +232,15 @@ describe('value parsers', () => {
     [`"$HOME" '$(rm -rf /)'`, ['$HOME', '$(rm -rf /)']],
     [`""`, ['']],
     [`--flag="say \\"hi\\""`, ['--flag=say "hi"']]
-  ])('splits %s like a shell, expanding nothing', (raw, words) => expect(splitArgs(raw)).toEqual(words))
-
-  it.each([['4096', '4096mb'], ['4g', '4g'], ['8192mb', '8192mb'], ['max', 'max'], ['no-limit', 'no-limit']])(
-    'memory %s',
-    (raw, out) => expect(parseMemory(raw)).toBe(out)
+  ])('splits %s like a shell, expanding nothing', (raw, words) =>
+    expect(splitArgs(raw)).toEqual(words)
   )
+
+  it.each([
+    ['4096', '4096mb'],
+    ['4g', '4g'],
+    ['8192mb', '8192mb'],
+    ['max', 'max'],
+    ['no-limit', 'no-limit']
+  ])('memory %s', (raw, out) => expect(parseMemory(raw)).toBe(out))
 })

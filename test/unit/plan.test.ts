@@ -7,7 +7,9 @@ import { InputErrors, parseInputs } from '../../src/inputs.js'
 import { buildPlan, kubectlVersionFor } from '../../src/plan.js'
 import { checkGraph } from '../../src/runner.js'
 
-function workspace(charts: Record<string, string> = { app: 'apiVersion: v2\nname: app\nversion: 0.1.0\n' }): string {
+function workspace(
+  charts: Record<string, string> = { app: 'apiVersion: v2\nname: app\nversion: 0.1.0\n' }
+): string {
   const ws = mkdtempSync(join(tmpdir(), 'mp-plan-'))
   for (const d of ['docker/api', 'docker/web']) {
     mkdirSync(join(ws, d), { recursive: true })
@@ -20,7 +22,8 @@ function workspace(charts: Record<string, string> = { app: 'apiVersion: v2\nname
   return ws
 }
 
-const IMAGES = '- name: api\n  context: docker/api\n  values: api.image\n- name: web\n  context: docker/web\n  values: web.image'
+const IMAGES =
+  '- name: api\n  context: docker/api\n  values: api.image\n- name: web\n  context: docker/web\n  values: web.image'
 const SHA = '89abcdef0123456789abcdef0123456789abcdef'
 
 function plan(given: Record<string, string>, ws = workspace()) {
@@ -63,7 +66,14 @@ describe('plan', () => {
   it('sets up only, when there is no chart', () => {
     const { steps, found } = plan({}, workspace({}))
     expect(found.chart).toBeUndefined()
-    expect(steps.map((s) => s.id)).toEqual(['install-helm', 'install-minikube', 'cache-restore', 'install-kubectl', 'cluster', 'diagnostics'])
+    expect(steps.map((s) => s.id)).toEqual([
+      'install-helm',
+      'install-minikube',
+      'cache-restore',
+      'install-kubectl',
+      'cluster',
+      'diagnostics'
+    ])
   })
 
   it('waits for the cluster to learn the kubectl version when minikube’s default is unknown', () => {
@@ -79,9 +89,16 @@ describe('plan', () => {
   })
 
   it('adds dependencies, health checks, rollback when asked', () => {
-    const ws = workspace({ app: 'apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: file://../redis\n' })
+    const ws = workspace({
+      app: 'apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: file://../redis\n'
+    })
     const { needs } = plan(
-      { 'health-checks': '- service: api\n  port: 80', 'rollback-on-failure': 'true', 'helm-test': 'false', addons: 'metrics-server' },
+      {
+        'health-checks': '- service: api\n  port: 80',
+        'rollback-on-failure': 'true',
+        'helm-test': 'false',
+        addons: 'metrics-server'
+      },
       ws
     )
     expect(needs['helm-deps']).toEqual(['install-helm'])
@@ -95,12 +112,24 @@ describe('plan', () => {
 
   it('derives release, image tag and comment header', () => {
     const { found } = plan({ images: IMAGES, namespace: 'pr-7' })
-    expect(found).toMatchObject({ release: 'app', imageTag: 'sha-89abcde', commentHeader: 'app/pr-7' })
+    expect(found).toMatchObject({
+      release: 'app',
+      imageTag: 'sha-89abcde',
+      commentHeader: 'app/pr-7'
+    })
   })
 
   it.each([
-    [{ app: 'apiVersion: v2\nname: app\n', web: 'apiVersion: v2\nname: web\n' }, {}, "input 'chart' must be set: several charts were found (charts/app, charts/web)"],
-    [{ my_app: 'apiVersion: v2\nname: my_app\n' }, {}, "input 'release' must be set: the chart name 'my_app' is not a valid release name"],
+    [
+      { app: 'apiVersion: v2\nname: app\n', web: 'apiVersion: v2\nname: web\n' },
+      {},
+      "input 'chart' must be set: several charts were found (charts/app, charts/web)"
+    ],
+    [
+      { my_app: 'apiVersion: v2\nname: my_app\n' },
+      {},
+      "input 'release' must be set: the chart name 'my_app' is not a valid release name"
+    ],
     [{}, { images: IMAGES }, "input 'images' sets chart values, but no chart was given or found"]
   ])('asks for an input it cannot derive %#', (charts, given, message) => {
     expect(() => plan(given, workspace(charts))).toThrow(InputErrors)

@@ -20,7 +20,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 }
 
 /** Steps that take `ms` on the fake clock, finishing in time order; records when each started. */
-function timedSteps(specs: { id: string; needs?: string[]; ms: number; fail?: boolean; always?: boolean }[]) {
+function timedSteps(
+  specs: { id: string; needs?: string[]; ms: number; fail?: boolean; always?: boolean }[]
+) {
   const clock = new FakeClock()
   const startedAt: Record<string, number> = {}
   const pending: { end: number; id: string; d: ReturnType<typeof deferred>; fail?: boolean }[] = []
@@ -70,7 +72,13 @@ describe('runner', () => {
     ])
     const results = await runSteps(steps, clock)
     expect(results.every((r) => r.status === 'success')).toBe(true)
-    expect(startedAt).toMatchObject({ 'install-minikube': 0, 'install-helm': 0, 'build-a': 0, 'build-b': 0, cluster: 5 })
+    expect(startedAt).toMatchObject({
+      'install-minikube': 0,
+      'install-helm': 0,
+      'build-a': 0,
+      'build-b': 0,
+      cluster: 5
+    })
     expect(startedAt['load-b']).toBe(95)
     expect(startedAt['load-a']).toBe(240)
     // The critical path (build-a → load-a → deploy), not the sum of all steps.
@@ -105,8 +113,20 @@ describe('runner', () => {
 
   it.each([
     [[{ id: 'a', needs: ['b'] }], "step 'a' needs unknown step 'b'"],
-    [[{ id: 'a', needs: ['b'] }, { id: 'b', needs: ['a'] }], 'steps form a cycle: a → b → a'],
-    [[{ id: 'a', needs: [] }, { id: 'a', needs: [] }], "step 'a' is defined twice"]
+    [
+      [
+        { id: 'a', needs: ['b'] },
+        { id: 'b', needs: ['a'] }
+      ],
+      'steps form a cycle: a → b → a'
+    ],
+    [
+      [
+        { id: 'a', needs: [] },
+        { id: 'a', needs: [] }
+      ],
+      "step 'a' is defined twice"
+    ]
   ])('refuses a broken graph %#', (specs, message) => {
     const steps = specs.map((s) => ({ ...s, title: s.id, run: async () => undefined }))
     expect(() => checkGraph(steps)).toThrow(message)
