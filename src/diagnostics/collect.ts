@@ -303,7 +303,7 @@ function podSections(
       cap: 48 * KiB,
       keep: 'both',
       collect: async (t) => {
-        const out = await kubectl.text(['describe', 'pod', pod, '--namespace', namespace], t)
+        const out = await kubectl.describe('pod', pod, namespace, t)
         return out.trim() === '' ? 'kubectl describe printed nothing' : out
       }
     },

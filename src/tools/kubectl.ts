@@ -59,16 +59,20 @@ export class Kubectl {
     return r.exitCode === 0 ? r.stdout : `${r.stdout}${r.stderr}`
   }
 
+  describe(kind: string, name: string, namespace: string, timeoutMs = 30_000): Promise<string> {
+    return this.text(['describe', kind, name, '--namespace', namespace], timeoutMs)
+  }
+
   logs(
     pod: string,
     namespace: string,
-    opts: { previous?: boolean; tail?: number; container?: string }
+    opts: { previous?: boolean; tail?: number; container?: string; timeoutMs?: number }
   ) {
     const args = ['logs', pod, '--namespace', namespace, `--tail=${opts.tail ?? 200}`]
     if (opts.container) args.push('--container', opts.container)
     else args.push('--all-containers=true', '--prefix=true')
     if (opts.previous) args.push('--previous')
-    return this.text(args, 30_000)
+    return this.text(args, opts.timeoutMs ?? 30_000)
   }
 
   /**
