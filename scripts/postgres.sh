@@ -16,9 +16,9 @@ log() { echo "postgres.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 pg_bindir() {
-  local dirs
-  dirs=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V) || true
-  [[ -n $dirs && -x ${dirs##*$'\n'}/initdb ]] && echo "${dirs##*$'\n'}"
+  local initdb
+  initdb=$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)
+  [[ -x $initdb ]] && dirname "$initdb"
 }
 
 ensure_installed() {

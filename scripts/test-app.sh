@@ -24,6 +24,7 @@ failed=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-app.XXXXXX")
 pg_dir=
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   if [[ -n $pg_dir ]]; then
     bash "$here/postgres.sh" stop "$pg_dir" 2>/dev/null || log "could not stop PostgreSQL in $pg_dir"
