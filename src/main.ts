@@ -13,6 +13,7 @@ import {
   firstFailure,
   newReport,
   type Report,
+  type RunFacts,
   type StepResult
 } from './report/model.js'
 import { publish } from './report/publish.js'
@@ -20,16 +21,6 @@ import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
 import { State, save } from './state.js'
 import { bindSteps } from './steps.js'
-
-/** What GitHub tells every action about the run. */
-export interface RunFacts {
-  repository?: string
-  commit?: string
-  ref?: string
-  event?: string
-  runUrl?: string
-  pullRequest?: number
-}
 
 export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
   let payload: { pull_request?: { number?: number; head?: { sha?: string } } } = {}

@@ -100,7 +100,17 @@ export interface Diagnostics {
   artifactId?: number | string
 }
 
-export interface Report {
+/** What GitHub tells every action about the run. */
+export interface RunFacts {
+  repository?: string
+  commit?: string
+  ref?: string
+  event?: string
+  runUrl?: string
+  pullRequest?: number
+}
+
+export interface Report extends RunFacts {
   version: 1
   status: Status
   /** Plain words of the first failure; absent when healthy. */
@@ -108,12 +118,6 @@ export interface Report {
   startedAt: number
   endedAt?: number
   durationMs?: number
-  repository?: string
-  commit?: string
-  ref?: string
-  event?: string
-  runUrl?: string
-  pullRequest?: number
   tools: ToolInfo[]
   cluster?: ClusterInfo
   images: ImageInfo[]
