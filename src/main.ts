@@ -90,6 +90,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (!(err instanceof InputErrors)) throw err
     for (const p of err.problems) core.error(p)
     core.setOutput('status', 'error')
+    await summarizeInputErrors(err.problems)
     core.setFailed(
       err.problems.length === 1
         ? (err.problems[0] as string)
@@ -140,4 +141,17 @@ export function finish(report: Report, now = Date.now()): void {
   report.durationMs = now - report.startedAt
   report.status = decideStatus(report)
   report.reason = report.status === 'healthy' ? undefined : firstFailure(report)
+}
+
+/** Even a run refused at its inputs leaves a summary saying why (unless the summary is off). */
+async function summarizeInputErrors(problems: string[]): Promise<void> {
+  if (core.getInput('job-summary').trim().toLowerCase() === 'false') return
+  try {
+    await core.summary
+      .addRaw(`### ⛔ **error** — the inputs were refused; nothing was started\n\n`)
+      .addList(problems.map((p) => redact(p).replace(/[<>]/g, '')))
+      .write()
+  } catch {
+    // no summary file outside a runner
+  }
 }

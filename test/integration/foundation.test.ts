@@ -190,6 +190,7 @@ describe('the bundled action on a runner', () => {
     })
     expect(main.exitCode).toBe(1)
     expect(main.errors.join('\n')).toContain(message)
+    expect(main.summary).toContain('the inputs were refused')
     expect(main.stdout).not.toContain('    at ')
     expect(main.stderr).not.toContain('    at ')
     expect(tools.server.requests).toEqual([])
