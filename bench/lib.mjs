@@ -1,0 +1,576 @@
+// What both benchmarks share: stand-in programs that take known times, a local download server
+// laid out like the real release sites, Kubernetes objects for kubectl's answers, and a runner
+// that starts the bundled action (dist/index.js) under Node 24 the way GitHub does.
+import { spawn, execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse as parseYaml } from 'yaml'
+import { node24 } from '../scripts/node24.mjs'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const DIST = join(ROOT, 'dist', 'index.js')
+export const VERSIONS = { minikube: 'v1.39.0', helm: 'v4.3.1', kubectl: 'v1.37.0' }
+export const NS = 'preview'
+export const COMMIT = '0123456789abcdef0123456789abcdef01234567'
+
+/** `--name value` from argv, or the default. */
+export function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback
+}
+
+export const flag = (name) => process.argv.includes(`--${name}`)
+
+export function tempDir(prefix) {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+// ── stand-in programs ──────────────────────────────────────────────────────────────────────
+//
+// `<dir>/<name>` runs a small CommonJS program that appends its call to `<name>.calls.jsonl`
+// ({argv, startedAt, answeredAt, tag}) and answers with the first rule whose `match` entries
+// occur in argv in that order (a string equals an argument, `{ re }` matches one). A rule
+// answers with `stdout`/`stderr`/`exitCode` after `delayMs`, or with the n-th entry of
+// `sequence` on its n-th call (the last one repeats). `tag` names an answer in the record.
+
+const PROGRAM = String.raw`
+const fs = require('node:fs')
+const path = require('node:path')
+const startedAt = Date.now()
+const argv = process.argv.slice(2)
+const fits = (pattern, args) => {
+  let i = 0
+  for (const p of pattern) {
+    const ok = typeof p === 'string' ? (a) => a === p : (a) => new RegExp(p.re).test(a)
+    while (i < args.length && !ok(args[i])) i++
+    if (i++ >= args.length) return false
+  }
+  return true
+}
+// The n-th call of a rule: whoever creates '<rule>.<n>' first owns n, so concurrent calls agree.
+const nth = (index) => {
+  for (let n = 0; ; n++) {
+    try {
+      fs.closeSync(fs.openSync(path.join(config.state, index + '.' + n), 'wx'))
+      return n
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err
+    }
+  }
+}
+const index = config.rules.findIndex((r) => fits(r.match, argv))
+let answer = { exitCode: 1, stderr: 'stand-in ' + config.name + ': no answer for: ' + argv.join(' ') + '\n' }
+if (index >= 0) {
+  const rule = config.rules[index]
+  const n = nth(index)
+  answer = rule.sequence ? rule.sequence[Math.min(n, rule.sequence.length - 1)] : rule
+}
+setTimeout(() => {
+  const answeredAt = Date.now()
+  fs.appendFileSync(config.calls, JSON.stringify({ argv, startedAt, answeredAt, tag: answer.tag }) + '\n')
+  process.stdout.write(answer.stdout || '', () =>
+    process.stderr.write(answer.stderr || '', () => process.exit(answer.exitCode || 0))
+  )
+}, answer.delayMs || 0)
+`
+
+const stored = (m) => (m instanceof RegExp ? { re: m.source } : m)
+
+export function standIn(dir, name, rules) {
+  const state = join(dir, `.${name}.state`)
+  mkdirSync(state, { recursive: true })
+  const calls = join(dir, `${name}.calls.jsonl`)
+  writeFileSync(calls, '')
+  const config = {
+    name,
+    state,
+    calls,
+    rules: rules.map((r) => ({ ...r, match: r.match.map(stored) }))
+  }
+  const program = join(state, 'program.cjs')
+  writeFileSync(program, `const config = ${JSON.stringify(config)}\n${PROGRAM}`)
+  const path = join(dir, name)
+  // The node running the bench, by absolute path: the action's PATH must not decide it.
+  writeFileSync(path, `#!/bin/sh\nexec '${process.execPath}' '${program}' "$@"\n`)
+  chmodSync(path, 0o755)
+  return {
+    path,
+    dir,
+    calls: () =>
+      readFileSync(calls, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+  }
+}
+
+// ── download server ────────────────────────────────────────────────────────────────────────
+
+const sha256 = (b) => createHash('sha256').update(b).digest('hex')
+
+/** A .tar.gz laid out like Helm's releases (`linux-<arch>/helm`), made with the system tar. */
+function helmArchive(program, arch, work) {
+  const dir = join(work, `helm-${arch}`)
+  mkdirSync(join(dir, `linux-${arch}`), { recursive: true })
+  writeFileSync(join(dir, `linux-${arch}`, 'helm'), program, { mode: 0o755 })
+  const out = join(work, `helm-${arch}.tar.gz`)
+  execFileSync('tar', ['-czf', out, '-C', dir, `linux-${arch}`])
+  return readFileSync(out)
+}
+
+/**
+ * Serves the stand-ins at the URL layouts of GitHub releases (minikube), get.helm.sh and
+ * dl.k8s.io, with their checksum files; returns the three base URLs for the action's inputs.
+ */
+export async function startDownloads(programs, work) {
+  const files = new Map()
+  const put = (path, body, checksumFile) => {
+    files.set(path, body)
+    files.set(checksumFile.path, Buffer.from(checksumFile.text(sha256(body))))
+  }
+  for (const arch of ['amd64', 'arm64']) {
+    const m = `/minikube/${VERSIONS.minikube}/minikube-linux-${arch}`
+    put(m, readFileSync(programs.minikube), { path: `${m}.sha256`, text: (h) => h })
+    const k = `/kubectl/${VERSIONS.kubectl}/bin/linux/${arch}/kubectl`
+    put(k, readFileSync(programs.kubectl), { path: `${k}.sha256`, text: (h) => h })
+    const name = `helm-${VERSIONS.helm}-linux-${arch}.tar.gz`
+    put(`/helm/${name}`, helmArchive(readFileSync(programs.helm), arch, work), {
+      path: `/helm/${name}.sha256sum`,
+      text: (h) => `${h}  ${name}\n`
+    })
+  }
+  const server = createServer((req, res) => {
+    const body = files.get(new URL(req.url ?? '/', 'http://localhost').pathname)
+    if (!body) return res.writeHead(404).end('Not Found\n')
+    res.writeHead(200, { 'content-length': body.length }).end(body)
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const origin = `http://127.0.0.1:${server.address().port}`
+  return {
+    inputs: {
+      'minikube-base-url': `${origin}/minikube`,
+      'helm-base-url': `${origin}/helm`,
+      'kubectl-base-url': `${origin}/kubectl`
+    },
+    close: () => {
+      server.closeAllConnections()
+      return new Promise((r) => server.close(() => r()))
+    }
+  }
+}
+
+// ── the tools of one run ───────────────────────────────────────────────────────────────────
+
+const MINIKUBE = [
+  { match: ['ip'], stdout: '192.168.49.2\n' },
+  {
+    match: ['profile', 'list'],
+    stdout: JSON.stringify({
+      invalid: [],
+      valid: [
+        {
+          Name: 'minikube',
+          Status: 'OK',
+          Config: { KubernetesConfig: { KubernetesVersion: VERSIONS.kubectl } }
+        }
+      ]
+    })
+  },
+  { match: ['image', 'ls'], stdout: '[]\n' },
+  { match: ['addons', 'enable'], stdout: '🌟  The addon is enabled\n' },
+  { match: ['logs'], stdout: 'no problems found\n' }
+]
+
+const KUBECTL = [
+  {
+    match: ['version'],
+    stdout: JSON.stringify({
+      clientVersion: { gitVersion: VERSIONS.kubectl },
+      serverVersion: { gitVersion: VERSIONS.kubectl, major: '1', minor: '37' }
+    })
+  },
+  {
+    match: ['get', 'nodes'],
+    stdout: JSON.stringify({
+      items: [
+        {
+          metadata: { name: 'minikube' },
+          status: { conditions: [{ type: 'Ready', status: 'True' }] }
+        }
+      ]
+    })
+  }
+]
+
+function helmRules(names, t) {
+  return [
+    { match: ['version'], stdout: `${VERSIONS.helm}+g8f5a7b2\n` },
+    { match: ['template'], stdout: manifest(names), delayMs: t.template ?? 0 },
+    {
+      match: ['upgrade'],
+      stdout: 'Release "app" has been upgraded. Happy Helming!\n',
+      delayMs: t.upgrade ?? 0
+    },
+    {
+      match: ['status', '--output'],
+      stdout: JSON.stringify({ name: 'app', version: 3, info: { status: 'deployed' } })
+    },
+    { match: ['status'], stdout: 'NAME: app\nSTATUS: deployed\nREVISION: 3\n' },
+    { match: ['history'], stdout: 'REVISION\tSTATUS\n3\tdeployed\n' },
+    { match: ['get', 'manifest'], stdout: manifest(names) },
+    { match: ['get', 'hooks'], stdout: '' }
+  ]
+}
+
+/** The images of both benchmarks: a backend and a frontend, each set into the chart's values. */
+export const IMAGES = [
+  { name: 'todo-api', values: 'backend.image' },
+  { name: 'todo-web', values: 'frontend.image' }
+]
+
+/**
+ * Stand-in minikube, helm, kubectl (downloaded by the action) and docker (on PATH) taking the
+ * times in `t` (milliseconds): start, build[image name], load, upgrade, template. `kubectl`
+ * rules come first, before the usual answers.
+ */
+export async function tools(dir, t, kubectl = []) {
+  const served = join(dir, 'served')
+  const bin = join(dir, 'bin')
+  const names = IMAGES.map((i) => i.name)
+  const minikube = standIn(served, 'minikube', [
+    { match: ['start'], stdout: '🏄  Done! kubectl is now configured\n', delayMs: t.start ?? 0 },
+    { match: ['image', 'load'], stdout: '', delayMs: t.load ?? 0 },
+    ...MINIKUBE
+  ])
+  const helm = standIn(served, 'helm', helmRules(names, t))
+  const kube = standIn(served, 'kubectl', [...kubectl, ...KUBECTL])
+  const docker = standIn(bin, 'docker', [
+    ...names.map((n) => ({
+      match: ['build', new RegExp(`^${n}:`)],
+      stdout: '#1 [internal] load build definition from Dockerfile\n#9 DONE 0.1s\n',
+      delayMs: t.build?.[n] ?? 0
+    })),
+    {
+      match: ['image', 'inspect'],
+      stdout: `${JSON.stringify({ Id: `sha256:${'4c7d1e0f'.repeat(8)}`, Size: 155_000_000 })}\n`
+    }
+  ])
+  const downloads = await startDownloads(
+    { minikube: minikube.path, helm: helm.path, kubectl: kube.path },
+    dir
+  )
+  return {
+    minikube,
+    helm,
+    kubectl: kube,
+    docker,
+    inputs: downloads.inputs,
+    path: [bin, process.env.PATH ?? ''].join(delimiter),
+    close: downloads.close
+  }
+}
+
+// ── Kubernetes objects for kubectl's answers ───────────────────────────────────────────────
+
+const T0 = '2026-11-26T10:00:00Z'
+
+function deployment(name, ready) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1, labels: { app: name } },
+    spec: { replicas: 1, selector: { matchLabels: { app: name } } },
+    status: {
+      observedGeneration: 1,
+      replicas: 1,
+      updatedReplicas: 1,
+      readyReplicas: ready ? 1 : 0,
+      availableReplicas: ready ? 1 : 0,
+      ...(ready ? {} : { unavailableReplicas: 1 }),
+      conditions: [
+        {
+          type: 'Available',
+          status: ready ? 'True' : 'False',
+          reason: ready ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          lastTransitionTime: T0
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: ready ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          lastTransitionTime: T0
+        }
+      ]
+    }
+  }
+}
+
+function replicaSet(name, ready) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name: `${name}-7d9f8c6b5d`,
+      namespace: NS,
+      uid: `uid-${name}-rs`,
+      generation: 1,
+      annotations: { 'deployment.kubernetes.io/revision': '1' },
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }
+      ]
+    },
+    spec: { replicas: 1 },
+    status: {
+      observedGeneration: 1,
+      replicas: 1,
+      readyReplicas: ready ? 1 : 0,
+      availableReplicas: ready ? 1 : 0,
+      fullyLabeledReplicas: 1
+    }
+  }
+}
+
+export function podName(name) {
+  return `${name}-7d9f8c6b5d-x2k4p`
+}
+
+/** A pod in one of three states: `ready`, `starting` (ContainerCreating), `crash-loop`. */
+function pod(name, state) {
+  const ready = state === 'ready'
+  const container = {
+    name,
+    image: `${name}:sha-0123456`,
+    imageID: '',
+    ready,
+    started: ready,
+    restartCount: state === 'crash-loop' ? 3 : 0,
+    state: ready
+      ? { running: { startedAt: T0 } }
+      : state === 'starting'
+        ? { waiting: { reason: 'ContainerCreating' } }
+        : {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off 40s restarting failed container=${name} pod=${podName(name)}_${NS}`
+            }
+          },
+    lastState:
+      state === 'crash-loop'
+        ? { terminated: { exitCode: 1, reason: 'Error', startedAt: T0, finishedAt: T0 } }
+        : {}
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: podName(name),
+      namespace: NS,
+      uid: `uid-${name}-pod`,
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `${name}-7d9f8c6b5d`,
+          uid: `uid-${name}-rs`,
+          controller: true
+        }
+      ]
+    },
+    spec: { restartPolicy: 'Always', containers: [{ name, image: container.image }] },
+    status: {
+      phase: state === 'starting' ? 'Pending' : 'Running',
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: T0 },
+        { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: T0 }
+      ],
+      containerStatuses: [container]
+    }
+  }
+}
+
+/** `kubectl get deployments,…,pods -o json`: one Deployment per name, its pod in `states[name]`. */
+export function workloadList(states) {
+  const items = Object.entries(states).flatMap(([name, state]) => [
+    deployment(name, state === 'ready'),
+    replicaSet(name, state === 'ready'),
+    pod(name, state)
+  ])
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items })
+}
+
+export function podJson(name, state) {
+  return JSON.stringify(pod(name, state))
+}
+
+/** `helm template` / `helm get manifest`: a Deployment and Service per name, and an Ingress. */
+export function manifest(names) {
+  return [
+    ...names.flatMap((n) => [
+      `---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${n}\nspec:\n  replicas: 1\n`,
+      `---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ${n}\nspec:\n  ports:\n  - port: 80\n`
+    ]),
+    '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\nspec:\n  ingressClassName: nginx\n'
+  ].join('')
+}
+
+// ── the action ─────────────────────────────────────────────────────────────────────────────
+
+function actionDefaults() {
+  const doc = parseYaml(readFileSync(join(ROOT, 'action.yml'), 'utf8'))
+  return Object.fromEntries(Object.entries(doc.inputs).map(([k, v]) => [k, v.default ?? '']))
+}
+
+/** `name<<DELIM … DELIM` and `name=value` entries of a GITHUB_OUTPUT file. */
+function commandFile(text) {
+  const out = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i])
+    if (heredoc) {
+      const value = []
+      for (i++; i < lines.length && lines[i] !== heredoc[2]; i++) value.push(lines[i])
+      out[heredoc[1]] = value.join('\n')
+    } else if (lines[i].includes('=')) {
+      out[lines[i].slice(0, lines[i].indexOf('='))] = lines[i].slice(lines[i].indexOf('=') + 1)
+    }
+  }
+  return out
+}
+
+/** A runner's workspace holding the two Docker contexts and the chart `charts/app`. */
+export function runnerFolders(root) {
+  const r = {
+    root,
+    workspace: join(root, 'workspace'),
+    temp: join(root, 'temp'),
+    toolCache: join(root, 'toolcache'),
+    home: join(root, 'home')
+  }
+  for (const d of [r.workspace, r.temp, r.toolCache, r.home]) mkdirSync(d, { recursive: true })
+  for (const { name } of IMAGES) {
+    mkdirSync(join(r.workspace, 'docker', name), { recursive: true })
+    writeFileSync(join(r.workspace, 'docker', name, 'Dockerfile'), 'FROM scratch\n')
+  }
+  mkdirSync(join(r.workspace, 'charts', 'app'), { recursive: true })
+  writeFileSync(
+    join(r.workspace, 'charts', 'app', 'Chart.yaml'),
+    'apiVersion: v2\nname: app\nversion: 0.1.0\n'
+  )
+  return r
+}
+
+export const IMAGES_INPUT = IMAGES.map(
+  (i) => `- name: ${i.name}\n  context: docker/${i.name}\n  values: ${i.values}`
+).join('\n')
+
+let node
+/** Node 24, as `runs.using: node24` gives the action on GitHub (installed once, cached). */
+export function node24Path() {
+  node ??= node24()
+  return node
+}
+
+/**
+ * Runs the main step of the bundled action once, as a runner does: INPUT_* (defaults from
+ * action.yml), the GITHUB_* command files, Node 24. Returns the exit code, the outputs and the
+ * wall time from spawning the process to its exit.
+ */
+export async function runAction(runner, inputs, path, timeoutMs = 180_000) {
+  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run bundle first`)
+  const files = mkdtempSync(join(runner.root, 'step-'))
+  const f = Object.fromEntries(
+    ['output', 'state', 'path', 'env', 'summary'].map((k) => [k, join(files, k)])
+  )
+  for (const p of Object.values(f)) writeFileSync(p, '')
+  const env = {
+    PATH: path,
+    HOME: runner.home,
+    RUNNER_TEMP: runner.temp,
+    RUNNER_TOOL_CACHE: runner.toolCache,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    GITHUB_WORKSPACE: runner.workspace,
+    GITHUB_OUTPUT: f.output,
+    GITHUB_STATE: f.state,
+    GITHUB_PATH: f.path,
+    GITHUB_ENV: f.env,
+    GITHUB_STEP_SUMMARY: f.summary,
+    GITHUB_REPOSITORY: 'octo/todo',
+    GITHUB_SHA: COMMIT,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_RUN_ID: '42',
+    GITHUB_ACTIONS: 'true',
+    CI: 'true'
+  }
+  for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs }))
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  const bin = node24Path()
+  const spawnedAt = Date.now()
+  const { exitCode, stdout } = await new Promise((done, fail) => {
+    const child = spawn(bin, [DIST], {
+      env,
+      cwd: runner.workspace,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', fail)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      done({ exitCode: code ?? 1, stdout: out })
+    })
+  })
+  const exitedAt = Date.now()
+  const outputs = commandFile(readFileSync(f.output, 'utf8'))
+  const report =
+    outputs.report && existsSync(outputs.report)
+      ? JSON.parse(readFileSync(outputs.report, 'utf8'))
+      : undefined
+  appendFileSync(join(runner.root, 'action.log'), stdout)
+  return { exitCode, stdout, outputs, report, spawnedAt, exitedAt, wallMs: exitedAt - spawnedAt }
+}
+
+// ── printing ───────────────────────────────────────────────────────────────────────────────
+
+export const seconds = (ms, digits = 1) => `${(ms / 1000).toFixed(digits)} s`
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/** Rows of cells as a plain text table, the first row a header, numbers right-aligned. */
+export function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)))
+  const line = (r) =>
+    r
+      .map((cell, c) =>
+        /^([-+]?[\d.]+( s|x| ms|%)?|—)$/.test(String(cell))
+          ? String(cell).padStart(widths[c])
+          : String(cell).padEnd(widths[c])
+      )
+      .join('  ')
+      .trimEnd()
+  return [
+    line(rows[0]),
+    widths.map((w) => '─'.repeat(w)).join('  '),
+    ...rows.slice(1).map(line)
+  ].join('\n')
+}
