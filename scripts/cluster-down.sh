@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Stops and removes the test cluster named $MP_CLUSTER_NAME (default mp-test).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 shopt -s inherit_errexit
 # shellcheck source=lib/cluster.sh

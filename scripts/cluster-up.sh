@@ -9,6 +9,7 @@
 #
 # A running cluster of that name, created from the same stages and versions, is reused.
 # The last line of stdout is KUBECONFIG=<path>.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 shopt -s inherit_errexit
 # shellcheck source=lib/cluster.sh

@@ -9,6 +9,7 @@
 #
 #   bash scripts/record-fixtures.sh               every state
 #   bash scripts/record-fixtures.sh crash-loop    only the states named
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 shopt -s inherit_errexit
 # shellcheck source=lib/cluster.sh
@@ -60,6 +61,7 @@ ns_of() { echo "fixture-$1"; }
 record() { kubectl get deployments,replicasets,statefulsets,daemonsets,jobs,pods -n "$1" -o json; }
 # Reads a list from stdin; exits 0 when the expression holds.
 holds() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
   node -e '
     const list = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const items = list.items;

@@ -6,6 +6,7 @@
 # Binaries are cached under ${MP_CACHE:-$HOME/.cache/minikube-preview}/go-tools, one
 # folder per tool and version, so a warm run only checks that they exist.
 # Progress goes to stderr; the last line of stdout is the folder holding all tools.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -67,6 +68,7 @@ new_wrapper() { # name version module
 replace_local_modules() { # wrapper-dir module@version pattern published-version
   local gomod mod
   gomod=$(module_field "$2" GoMod)
+  # shellcheck disable=SC2013 # module paths have no spaces
   for mod in $(grep -oE "^[[:space:]]*(replace[[:space:]]+)?$3[^[:space:]]* => \.{1,2}/" "$gomod" | awk '{print $(NF-2)}' | sort -u); do
     (cd "$1" && go mod edit -replace="$mod=$mod@$4")
   done

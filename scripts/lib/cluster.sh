@@ -7,6 +7,7 @@ mp_cluster_name=${MP_CLUSTER_NAME:-mp-test}
 # kwokctl keeps every cluster (config, pki, etcd data, logs, pids) under here.
 export KWOK_WORKDIR="$mp_cache/kwok"
 mp_cluster_dir="$KWOK_WORKDIR/clusters/$mp_cluster_name"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 mp_kubeconfig="$mp_cluster_dir/kubeconfig.yaml"
 
 mp_log() { printf '[%s %3ds] %s\n' "$(basename "$0" .sh)" "$SECONDS" "$*" >&2; }

@@ -5,11 +5,12 @@
 # pod the scheduler cannot place. Prints one line per check; exits non-zero if any fails.
 #
 #   bash test/cluster/check.sh        (KUBECONFIG defaults to the cluster $MP_CLUSTER_NAME)
+# shellcheck source-path=SCRIPTDIR/../../scripts disable=SC2317 # functions run from trap and eventually
 set -euo pipefail
 shopt -s inherit_errexit
-# shellcheck source=../../scripts/lib/cluster.sh
+# shellcheck source=lib/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/cluster.sh"
-# shellcheck source=../../scripts/tool-versions.env
+# shellcheck source=tool-versions.env
 source "$mp_root/scripts/tool-versions.env"
 
 export KUBECONFIG=${KUBECONFIG:-$mp_kubeconfig}
@@ -56,14 +57,17 @@ for ((i = 0; i < 60; i++)); do kubectl get serviceaccount default -n "$ns" >/dev
 version_json=$(kubectl version -o json)
 server=$(node -e 'const v = JSON.parse(process.argv[1]); console.log(v.serverVersion.gitVersion)' "$version_json")
 client=$(node -e 'const v = JSON.parse(process.argv[1]); console.log(v.clientVersion.gitVersion)' "$version_json")
-[[ "$server" == "$KUBERNETES_VERSION" ]] && pass "kube-apiserver reports $server" || fail "kube-apiserver reports '$server', expected $KUBERNETES_VERSION"
-[[ "$client" == "$KUBERNETES_VERSION" ]] && pass "kubectl reports $client" || fail "kubectl reports '$client', expected $KUBERNETES_VERSION"
+expect_eq() { # what got want
+  if [[ "$2" == "$3" ]]; then pass "$1 $2"; else fail "$1 '$2', expected '$3'"; fi
+}
+expect_eq "kube-apiserver reports" "$server" "$KUBERNETES_VERSION"
+expect_eq "kubectl reports" "$client" "$KUBERNETES_VERSION"
 for pair in "helm:$HELM4_VERSION" "helm3:$HELM3_VERSION"; do
   bin=${pair%%:*} want=${pair#*:}
   got=$("$bin" version --template '{{.Version}}')
-  [[ "$got" == "$want" ]] && pass "$bin version $got" || fail "$bin version '$got', expected $want"
+  expect_eq "$bin version" "$got" "$want"
 done
-[[ "$(etcd --version | head -n 1)" == "etcd Version: ${ETCD_VERSION#v}" ]] && pass "etcd ${ETCD_VERSION}" || fail "etcd --version: $(etcd --version | head -n 1)"
+expect_eq "etcd reports" "$(etcd --version | head -n 1)" "etcd Version: ${ETCD_VERSION#v}"
 
 # --- a pod with logs and a port ------------------------------------------------
 kubectl apply -n "$ns" -f - >/dev/null <<EOF
@@ -118,6 +122,7 @@ eventually "kubectl logs --previous serves the previous log file" 20 \
   jsonpath_is "Error: connect ECONNREFUSED 10.96.0.12:8001" logs -n "$ns" "$pod" --previous
 
 # A real server on 127.0.0.1 stands in for the container's port 3000.
+# shellcheck disable=SC2016 # JavaScript, not shell
 node -e '
   const server = require("http").createServer((req, res) => res.end(`web says hello to ${req.url}\n`));
   server.listen(0, "127.0.0.1", () => console.log(server.address().port));
@@ -212,7 +217,7 @@ for bin in helm helm3; do
     fail "$bin test should fail"
   else
     code=$(kubectl get pod -n "$ns" "$release-test-connection" -o jsonpath='{.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}')
-    [[ "$code" == "Failed 1" ]] && pass "$bin test fails (test pod Failed, exit 1)" || fail "$bin test failed but the pod is '$code'"
+    expect_eq "$bin test fails; its pod (phase, exit code):" "$code" "Failed 1"
   fi
 done
 
