@@ -18,13 +18,15 @@ cache=${MP_CACHE:-$HOME/.cache/minikube-preview}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
-command -v go >/dev/null || { echo "test-tools: 'go' is not on PATH (Go 1.26 or newer is needed)" >&2; exit 1; }
-
 # Never fetch another Go toolchain: build with the one installed.
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off
-goos=$(go env GOOS)
-goarch=$(go env GOARCH)
-platform="$goos-$goarch"
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) platform=linux-amd64 ;;
+  Linux-aarch64 | Linux-arm64) platform=linux-arm64 ;;
+  Darwin-x86_64) platform=darwin-amd64 ;;
+  Darwin-arm64) platform=darwin-arm64 ;;
+  *) platform=$(go env GOOS)-$(go env GOARCH) ;;
+esac
 tools_root="$cache/go-tools/$platform"
 src_root="$cache/go-src"
 log_root="$cache/logs"
@@ -208,6 +210,7 @@ fail() { # name version step
 }
 
 if ((${#missing[@]} > 0)); then
+  command -v go >/dev/null || { log "'go' is not on PATH: Go 1.26 or newer is needed to build the tools"; exit 1; }
   log "go $(go env GOVERSION), $(nproc) cpus; building ${#missing[@]} tool(s) into $tools_root"
   # Downloads are network-bound: resolve every missing tool at once.
   pids=()
