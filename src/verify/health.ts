@@ -308,9 +308,12 @@ function restartsOf(pod: KubeObject): number {
   return containersOf(pod).reduce((n, c) => n + (c.status.restartCount ?? 0), 0)
 }
 
+/** Flattened to one line; a long one loses its middle, since runtimes put the cause last. */
 function oneLine(text: string, max = 300): string {
   const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
+  if (flat.length <= max) return flat
+  const tail = Math.floor(max / 3)
+  return `${flat.slice(0, max - tail - 1).trimEnd()} … ${flat.slice(-tail).trimStart()}`
 }
 
 /** `container x: what` — naming the pod too unless Kubernetes' message already does. */
@@ -406,13 +409,10 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
         `${broke.label}/${t.exitCode}`
       )
     }
-    if (failedPhase)
-      return finding(
-        'progressing',
-        'Failed',
-        `pod ${name}: ${oneLine(pod.status?.message || 'failed')}`,
-        'pod/Failed'
-      )
+    if (failedPhase) {
+      const message = `pod ${name}: ${oneLine(pod.status?.message || 'failed')}`
+      return finding('progressing', 'Failed', message, 'pod/Failed')
+    }
   }
 
   if (isReady(pod)) return finding('healthy')
