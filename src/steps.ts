@@ -18,7 +18,8 @@ import { Kubectl } from './tools/kubectl.js'
 import { Minikube } from './tools/minikube.js'
 import { runHealthChecks } from './verify/http.js'
 import { runHelmTest, shouldRunHelmTest } from './verify/helmtest.js'
-import { watchWorkloads } from './verify/watch.js'
+import { WatchError, watchWorkloads } from './verify/watch.js'
+import type { Verdict } from './report/model.js'
 
 /** Turns the plan's steps into runnable ones bound to this run's context. */
 export function bindSteps(plan: readonly PlannedStep[], ctx: RunContext): Step[] {
@@ -158,35 +159,39 @@ async function enableAddons(ctx: RunContext, log: StepLog): Promise<void> {
 async function verify(ctx: RunContext, log: StepLog): Promise<void> {
   const i = ctx.inputs
   ctx.verifyDeadline = Date.now() + i.waitTimeoutMs
-  const { verdicts, timedOut, polls } = await watchWorkloads(
-    kubectl(ctx),
-    i.namespace,
-    ctx.workloads,
-    {
+  let last = ''
+  const onPoll = (verdicts: Verdict[]): void => {
+    const line = verdicts
+      .map((w) => `${w.kind}/${w.name} ${w.state} ${w.ready}${w.reason ? ` ${w.reason}` : ''}`)
+      .join(', ')
+    // Only changes are worth a line: a five-minute wait would otherwise print 150 of them.
+    if (line !== last) log.info(line)
+    last = line
+  }
+  let watched: Awaited<ReturnType<typeof watchWorkloads>>
+  try {
+    watched = await watchWorkloads(kubectl(ctx), i.namespace, ctx.workloads, {
       timeoutMs: i.waitTimeoutMs,
       failFast: i.failFast,
-      onPoll: (v) =>
-        log.info(
-          v
-            .map(
-              (w) => `${w.kind}/${w.name} ${w.state} ${w.ready}${w.reason ? ` ${w.reason}` : ''}`
-            )
-            .join(', ')
-        )
-    }
-  )
+      onPoll
+    })
+  } catch (err) {
+    // kubectl kept failing: keep the last verdicts it could read.
+    if (err instanceof WatchError) ctx.report.workloads = err.verdicts
+    throw err
+  }
+  const { verdicts, timedOut, polls } = watched
   ctx.report.workloads = verdicts
   const bad = verdicts.filter((v) => v.state !== 'healthy')
   log.info(
     `${verdicts.length - bad.length}/${verdicts.length} workloads healthy after ${polls} polls`
   )
-  if (bad.length > 0) {
-    const first = bad.find((v) => v.state === 'failed') ?? (bad[0] as (typeof bad)[number])
+  const first = bad.find((v) => v.state === 'failed') ?? bad[0]
+  if (first) {
     const more = bad.length > 1 ? ` (and ${bad.length - 1} more not healthy)` : ''
     const why = first.reason ?? (timedOut ? 'Timeout' : 'not ready')
-    throw new Error(
-      `${first.kind} ${first.name} is not healthy: ${why}${first.message ? ` — ${first.message}` : ''}${more}`
-    )
+    const detail = first.message ? ` — ${first.message}` : ''
+    throw new Error(`${first.kind} ${first.name} is not healthy: ${why}${detail}${more}`)
   }
 }
 

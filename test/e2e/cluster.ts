@@ -1,0 +1,148 @@
+// The real control plane for e2e tests: tools from scripts/test-tools.sh, a cluster from
+// scripts/cluster-up.sh, the real backend on localhost, and kwok objects that route pod logs
+// and port-forwards to files and local servers.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ROOT } from '../support/action.js'
+
+export function toolsDir(): string {
+  if (process.env['TOOLS_DIR']) return process.env['TOOLS_DIR']
+  const out = execFileSync('bash', [join(ROOT, 'scripts', 'test-tools.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024
+  })
+  const dir = out.trim().split('\n').pop() as string
+  process.env['TOOLS_DIR'] = dir
+  return dir
+}
+
+export interface Cluster {
+  name: string
+  kubeconfig: string
+  tools: string
+  kubectl(args: string[], input?: string): string
+  apply(yaml: string): void
+  down(): void
+}
+
+export function clusterUp(name: string): Cluster {
+  const tools = toolsDir()
+  const env = { ...process.env, MP_CLUSTER_NAME: name, MP_TOOLS: tools }
+  const out = execFileSync('bash', [join(ROOT, 'scripts', 'cluster-up.sh')], {
+    encoding: 'utf8',
+    env,
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const kubeconfig = (out.trim().split('\n').pop() as string).replace(/^KUBECONFIG=/, '')
+  const kubectl = (args: string[], input?: string): string =>
+    execFileSync(join(tools, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], {
+      encoding: 'utf8',
+      input,
+      stdio: ['pipe', 'pipe', 'pipe']
+    })
+  return {
+    name,
+    kubeconfig,
+    tools,
+    kubectl,
+    apply: (yaml) => void kubectl(['apply', '-f', '-'], yaml),
+    down: () => {
+      execFileSync('bash', [join(ROOT, 'scripts', 'cluster-down.sh')], { env, stdio: 'ignore' })
+    }
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+/** The reference backend (FastAPI), really running on 127.0.0.1. */
+export async function startBackend(): Promise<{ port: number; stop(): void }> {
+  const python = execFileSync('bash', [join(ROOT, 'scripts', 'backend-venv.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+    .trim()
+    .split('\n')
+    .pop() as string
+  const port = await freePort()
+  const child: ChildProcess = spawn(
+    python,
+    ['-m', 'uvicorn', 'app.main:app', '--host', '127.0.0.1', '--port', String(port)],
+    {
+      cwd: join(ROOT, 'docker', 'backend'),
+      env: { ...process.env, DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' },
+      stdio: 'ignore'
+    }
+  )
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`)
+      if (r.ok) break
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return { port, stop: () => child.kill('SIGTERM') }
+}
+
+/** Pod logs in the kubelet's CRI format, as kwok serves them. */
+export function criLogFile(lines: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-logs-'))
+  const file = join(dir, 'pod.log')
+  writeFileSync(
+    file,
+    lines.map((l, i) => `2026-11-26T10:00:0${i % 10}.000000000Z stdout F ${l}`).join('\n') + '\n'
+  )
+  return file
+}
+
+/** Every pod in `namespace`: its logs from files, its `port` forwarded to a local server. */
+export function routePods(
+  cluster: Cluster,
+  namespace: string,
+  opts: { logs?: string; previousLogs?: string; forward?: { port: number; target: number } }
+): void {
+  const docs: string[] = []
+  if (opts.logs) {
+    docs.push(`apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: logs-${namespace}
+spec:
+  selector:
+    matchNamespaces: [${namespace}]
+  logs:
+  - logsFile: ${opts.logs}
+    previousLogsFile: ${opts.previousLogs ?? opts.logs}
+`)
+  }
+  if (opts.forward) {
+    docs.push(`apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: forward-${namespace}
+spec:
+  selector:
+    matchNamespaces: [${namespace}]
+  forwards:
+  - ports: [${opts.forward.port}]
+    target:
+      address: 127.0.0.1
+      port: ${opts.forward.target}
+`)
+  }
+  if (docs.length > 0) cluster.apply(docs.join('---\n'))
+}
