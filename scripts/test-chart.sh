@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks the reference chart (charts/todo-chatbot) with the real Helm 4 and Helm 3:
-# lint, what it renders for the values a preview uses, what it refuses, and lints
-# .github/workflows with actionlint.
+# lint, what it renders for the values a preview uses, what it refuses; installs it on a
+# real control plane (scripts/cluster-up.sh: kube-apiserver with kwok's simulated pods)
+# in namespaces that enforce the restricted Pod Security profile; and lints
+# .github/workflows with actionlint. CHART_CLUSTER=0 skips the control plane.
 #
 # Tools come from TOOLS_DIR, else from `npm run test-tools` (its last stdout line is the
 # folder holding helm, helm3 and actionlint). Rendered manifests are read with the
@@ -379,6 +381,74 @@ for helm_bin in helm helm3; do
   check "$label: postgresql off without an external database fails clearly" db_off_needs_external "$h"
   check "$label: Kubernetes older than 1.27 is refused" rejects_old_kubernetes "$h"
 done
+
+# ---- on a real control plane ---------------------------------------------------
+
+in_cluster_install() { # helm namespace
+  local helm=$1 ns=$2
+  kubectl create namespace "$ns" >/dev/null &&
+    kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null || return 1
+  "$helm" upgrade --install todo-chatbot "$chart" --namespace "$ns" --wait --timeout 2m >"$out" 2>&1 || {
+    sed 's/^/    /' "$out"
+    kubectl --namespace "$ns" get events --field-selector type=Warning 2>&1 | tail -n 10 | sed 's/^/    /'
+    return 1
+  }
+  kubectl --namespace "$ns" get deployments,statefulsets -o json >"$work/workloads.json" &&
+    expect "$work/workloads.json" \
+      'docs[0].items.length === 3' \
+      'docs[0].items.every((w) => w.status.readyReplicas === w.spec.replicas)'
+}
+
+in_cluster_upgrade() { # helm namespace
+  local helm=$1 ns=$2 before after
+  before=$(kubectl --namespace "$ns" get secret todo-chatbot-backend -o jsonpath='{.data.DATABASE_URL}') || return 1
+  "$helm" upgrade todo-chatbot "$chart" --namespace "$ns" --set backend.image.tag=sha-7654321 \
+    --wait --timeout 2m >"$out" 2>&1 || {
+    sed 's/^/    /' "$out"
+    return 1
+  }
+  after=$(kubectl --namespace "$ns" get secret todo-chatbot-backend -o jsonpath='{.data.DATABASE_URL}') || return 1
+  [[ -n "$before" && "$before" == "$after" ]] || {
+    echo "    DATABASE_URL changed on upgrade: $(echo "$before" | base64 -d) -> $(echo "$after" | base64 -d)"
+    return 1
+  }
+  kubectl --namespace "$ns" get deployment todo-chatbot-backend -o json >"$work/backend.json" &&
+    expect "$work/backend.json" \
+      'docs[0].spec.template.spec.containers[0].image === "todo-chatbot-backend:sha-7654321"' \
+      'docs[0].status.updatedReplicas === 1'
+}
+
+in_cluster_helm_test() { # helm namespace
+  "$1" test todo-chatbot --namespace "$2" --timeout 2m >"$out" 2>&1 || {
+    sed 's/^/    /' "$out"
+    return 1
+  }
+}
+
+if [[ "${CHART_CLUSTER:-1}" != 0 ]]; then
+  cluster=mp-chart
+  cluster_env=(MP_TOOLS="$TOOLS_DIR" MP_CLUSTER_NAME="$cluster")
+  trap 'env "${cluster_env[@]}" bash "$root/scripts/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work"' EXIT
+  line=$(env "${cluster_env[@]}" bash "$root/scripts/cluster-up.sh" 2>"$work/cluster.log" | tail -n1)
+  if [[ "$line" == KUBECONFIG=* ]]; then
+    export KUBECONFIG=${line#KUBECONFIG=} PATH="$TOOLS_DIR:$PATH"
+    for helm_bin in helm helm3; do
+      h="$TOOLS_DIR/$helm_bin"
+      [[ -x "$h" ]] || continue
+      ns="chart-$helm_bin-$$"
+      check "$helm_bin on a control plane: installs and gets ready under restricted Pod Security" \
+        in_cluster_install "$h" "$ns"
+      check "$helm_bin on a control plane: an upgrade keeps the database password, rolls the image" \
+        in_cluster_upgrade "$h" "$ns"
+      check "$helm_bin on a control plane: helm test runs the test pod to success" \
+        in_cluster_helm_test "$h" "$ns"
+    done
+  else
+    failed=$((failed + 1))
+    echo "not ok - a test control plane starts (scripts/cluster-up.sh)"
+    tail -n 20 "$work/cluster.log" | sed 's/^/    /'
+  fi
+fi
 
 actionlint_workflows() {
   (cd "$root" && "$TOOLS_DIR/actionlint" -no-color)
