@@ -181,7 +181,22 @@ describe('the bundled action on a runner', () => {
       '--extra-config "kubelet.max-pods=50',
       "input 'start-args' must be arguments with balanced quotes"
     ],
-    ['minikube-cache', 'yes', "input 'minikube-cache' must be 'true' or 'false', got 'yes'"]
+    ['minikube-cache', 'yes', "input 'minikube-cache' must be 'true' or 'false', got 'yes'"],
+    ['image-tag', 'latest', "input 'image-tag' must be a tag other than 'latest'"],
+    [
+      'images',
+      '- name: api\n  contxt: .',
+      "input 'images' must be entries with keys name, context"
+    ],
+    [
+      'health-checks',
+      '- path: /health',
+      "input 'health-checks' must be health checks with a 'service' or an 'ingress-host'"
+    ],
+    ['namespace', 'PR_7', "input 'namespace' must be a DNS-1123 name"],
+    ['chart', 'charts/nope', "input 'chart' must be the path of a chart folder holding Chart.yaml"],
+    ['secret-values', 'password', "input 'secret-values' must be 'key=value' on every line"],
+    ['wait-timeout', 'forever', "input 'wait-timeout' must be a duration"]
   ])('refuses %s: %s before anything starts', async (input, value, message) => {
     const { runner, tools } = await setup()
     const main = await runStep(runner, {

@@ -321,6 +321,8 @@ describe('a preview through the bundled action', () => {
     expect(diag).toContain('Back-off restarting failed container')
     expect(diag).toContain('password authentication failed')
     expect(main.stdout).toContain('::group::')
+    // No artifact service outside GitHub: a warning, never a failure of its own.
+    expect(main.warnings.join('\n')).toContain('Could not upload the diagnostics artifact')
 
     // The secret went to helm only as a values file, deleted afterwards, and nowhere else.
     const upgrade = argvs(tools.helm, 'upgrade')[0] ?? []
@@ -345,5 +347,35 @@ describe('a preview through the bundled action', () => {
     ].join('\n')
     expect(produced).toContain('password authentication failed')
     expect(produced).not.toContain(CANARY)
+  })
+
+  it('rolls back with rollback-on-failure, only after the diagnostics were collected', async () => {
+    const { runner, tools } = await setup({
+      helm: [
+        { match: ['rollback'], stdout: 'Rollback was a success! Happy Helming!\n' },
+        ...helmRules(['todo-api'])
+      ],
+      kubectl: [
+        { match: ['get', /^deployments,/], stdout: crashLoopList(NS, [], 'todo-api') },
+        { match: ['get', 'events'], stdout: eventsList(NS, 'todo-api-7d9f8c6b5d-x2k4p') }
+      ]
+    })
+    const main = await runStep(runner, {
+      inputs: {
+        ...tools.inputs,
+        images: '- name: todo-api\n  context: docker/api\n  values: backend.image',
+        'rollback-on-failure': 'true'
+      },
+      path: tools.path
+    })
+    expect(main.exitCode).toBe(1)
+    expect(main.outputs['status']).toBe('unhealthy')
+    const helmCalls = tools.helm.argvs().map((a) => a.slice(0, 2).join(' '))
+    // Revision 3 was deployed: back to the one before, after `helm status` of the diagnostics.
+    expect(helmCalls).toContain('rollback app')
+    expect(helmCalls.indexOf('rollback app')).toBeGreaterThan(helmCalls.indexOf('status app'))
+    expect(
+      tools.helm.argvs().some((a) => a.includes('--atomic') || a.includes('--rollback-on-failure'))
+    ).toBe(false)
   })
 })
