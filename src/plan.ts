@@ -45,7 +45,7 @@ export function kubectlVersionFor(inputs: Inputs): string | undefined {
   return undefined
 }
 
-/** kubectl for an existing cluster: supported against servers one minor version either side. */
+/** kubectl to ask an existing cluster its version; one of that version replaces it (steps.ts). */
 export const DEFAULT_KUBECTL = 'v1.37.0'
 
 export const id = {

@@ -86,9 +86,19 @@ async function install(ctx: RunContext, tool: ToolName, log: StepLog): Promise<v
     version = version.replace(/\+.*$/, '')
     baseUrl = i.kubectlBaseUrl
   }
+  await installVersion(ctx, tool, version, baseUrl, log)
+}
+
+async function installVersion(
+  ctx: RunContext,
+  tool: ToolName,
+  version: string,
+  baseUrl: string,
+  log: StepLog
+): Promise<void> {
   const info = await installTool(tool, { baseUrl, version, log })
   ctx.tools[tool] = info
-  ctx.report.tools.push(info)
+  ctx.report.tools = [...ctx.report.tools.filter((t) => t.name !== tool), info]
   core.setOutput(`${tool}-path`, info.path)
   if (tool === 'minikube') save(State.MinikubePath, info.path)
   if (tool === 'helm') {
@@ -99,6 +109,23 @@ async function install(ctx: RunContext, tool: ToolName, log: StepLog): Promise<v
   log.info(
     `${tool} ${info.version} ${info.cached ? 'from the tool cache' : 'downloaded'}: ${info.path}`
   )
+}
+
+/**
+ * An existing cluster's version is only known once kubectl has asked it: unless
+ * `kubectl-version` was given, a kubectl of the cluster's own version replaces the first one.
+ */
+async function matchKubectl(ctx: RunContext, serverVersion: string, log: StepLog): Promise<void> {
+  const release = /^v\d+\.\d+\.\d+/.exec(serverVersion)?.[0]
+  if (ctx.inputs.kubectlVersion || !release || release === ctx.tools.kubectl?.version) return
+  try {
+    await installVersion(ctx, 'kubectl', release, ctx.inputs.kubectlBaseUrl, log)
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err)
+    core.warning(
+      `Keeping kubectl ${ctx.tools.kubectl?.version} for the cluster's ${serverVersion}: ${why}`
+    )
+  }
 }
 
 export function cacheKey(ctx: RunContext): string {
@@ -137,6 +164,8 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
 async function startCluster(ctx: RunContext, log: StepLog): Promise<void> {
   const provider = ctx.inputs.cluster === 'minikube' ? new MinikubeCluster() : new ExistingCluster()
   ctx.report.cluster = await provider.start(ctx, log)
+  const version = ctx.report.cluster.kubernetesVersion
+  if (ctx.inputs.cluster === 'existing' && version) await matchKubectl(ctx, version, log)
 }
 
 async function enableAddons(ctx: RunContext, log: StepLog): Promise<void> {

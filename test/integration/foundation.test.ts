@@ -13,10 +13,11 @@ afterEach(async () => {
 })
 
 function setup(
-  rules: Parameters<typeof fakeTools>[1] = {}
+  rules: Parameters<typeof fakeTools>[1] = {},
+  kubectlVersions: string[] = []
 ): Promise<{ runner: Runner; tools: FakeTools }> {
   const dir = mkdtempSync(join(tmpdir(), 'mp-foundation-'))
-  return fakeTools(join(dir, 'tools'), rules).then((t) => {
+  return fakeTools(join(dir, 'tools'), rules, kubectlVersions).then((t) => {
     tools = t
     return { runner: makeRunner(join(dir, 'runner')), tools: t }
   })
@@ -139,6 +140,29 @@ describe('the bundled action on a runner', () => {
     expect(tools.server.requests.some((r) => r.includes('minikube'))).toBe(false)
     expect(post.exitCode).toBe(0)
     expect(tools.minikube.argvs()).toEqual([])
+  })
+
+  it.each([
+    ['installs a kubectl of the cluster’s own version', ['v1.35.4'], 'v1.35.4'],
+    ['keeps the first kubectl, with a warning, when the cluster’s is not published', [], 'v1.37.0']
+  ])('on an existing cluster it %s', async (_, served, expected) => {
+    const server = JSON.stringify({
+      clientVersion: { gitVersion: 'v1.37.0' },
+      serverVersion: { gitVersion: 'v1.35.4+k3s1' }
+    })
+    const { runner, tools } = await setup(
+      { kubectl: [{ match: ['version'], stdout: server }] },
+      served
+    )
+    const main = await runStep(runner, {
+      inputs: { ...tools.inputs, cluster: 'existing' },
+      path: tools.path
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.outputs['kubernetes-version']).toBe('v1.35.4+k3s1')
+    const out = JSON.parse(main.outputs['tools'] ?? '{}') as Record<string, { version: string }>
+    expect(out['kubectl']?.version).toBe(expected)
+    if (served.length === 0) expect(main.warnings.join('\n')).toContain('Keeping kubectl v1.37.0')
   })
 
   it('leaves the cluster running with cleanup: never', async () => {

@@ -104,7 +104,12 @@ export interface FakeToolRules {
 }
 
 /** Stand-ins in `dir`, served by a fresh download server; rules given replace the defaults' first matches. */
-export async function fakeTools(dir: string, rules: FakeToolRules = {}): Promise<FakeTools> {
+export async function fakeTools(
+  dir: string,
+  rules: FakeToolRules = {},
+  /** More kubectl versions served besides the default one. */
+  kubectlVersions: string[] = []
+): Promise<FakeTools> {
   const recordEnv = ['KUBECONFIG', 'DOCKER_HOST']
   const served = join(dir, 'served')
   const minikube = standIn(served, 'minikube', [...(rules.minikube ?? []), ...MINIKUBE_OK], {
@@ -121,8 +126,11 @@ export async function fakeTools(dir: string, rules: FakeToolRules = {}): Promise
     tools: {
       minikube: { [VERSIONS.minikube]: minikube.path },
       helm: { [VERSIONS.helm]: helm.path },
-      kubectl: { [VERSIONS.kubectl]: kubectl.path }
-    }
+      kubectl: Object.fromEntries(
+        [VERSIONS.kubectl, ...kubectlVersions].map((v) => [v, kubectl.path])
+      )
+    },
+    latest: { kubectl: VERSIONS.kubectl }
   })
   return {
     server,
