@@ -96,6 +96,7 @@ async function installVersion(
   baseUrl: string,
   log: StepLog
 ): Promise<void> {
+  // installTool tells the log where the tool came from.
   const info = await installTool(tool, { baseUrl, version, log })
   ctx.tools[tool] = info
   ctx.report.tools = [...ctx.report.tools.filter((t) => t.name !== tool), info]
@@ -106,9 +107,6 @@ async function installVersion(
     ctx.helmMajor = parseHelmVersion(info.version).major
   }
   if (tool === 'kubectl') save(State.KubectlPath, info.path)
-  log.info(
-    `${tool} ${info.version} ${info.cached ? 'from the tool cache' : 'downloaded'}: ${info.path}`
-  )
 }
 
 /**
