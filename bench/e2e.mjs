@@ -12,9 +12,7 @@
 //
 //   node bench/e2e.mjs [--runs N] [--keep]      (TOOLS_DIR=<folder of scripts/test-tools.sh>)
 import { execFileSync, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
 import { join } from 'node:path'
 import {
   ROOT,
@@ -23,7 +21,9 @@ import {
   node24Path,
   option,
   runAction,
+  runnerRoot,
   seconds,
+  startDownloads,
   table,
   tempDir
 } from './lib.mjs'
@@ -56,45 +56,6 @@ function toolsDir() {
     maxBuffer: 64 * 1024 * 1024
   })
   return out.trim().split('\n').pop()
-}
-
-// ── download server: the real helm and kubectl at the URL layouts of get.helm.sh, dl.k8s.io ──
-
-const sha256 = (b) => createHash('sha256').update(b).digest('hex')
-
-async function serveTools(tools, versions, work) {
-  const files = new Map()
-  const kubectl = readFileSync(join(tools, 'kubectl'))
-  const k = `/kubectl/${versions.kubectl}/bin/linux/amd64/kubectl`
-  files.set(k, kubectl)
-  files.set(`${k}.sha256`, Buffer.from(sha256(kubectl)))
-  const dir = join(work, 'helm-archive')
-  mkdirSync(join(dir, 'linux-amd64'), { recursive: true })
-  copyFileSync(join(tools, 'helm'), join(dir, 'linux-amd64', 'helm'))
-  const name = `helm-${versions.helm}-linux-amd64.tar.gz`
-  execFileSync('tar', ['-czf', join(work, name), '-C', dir, 'linux-amd64'])
-  const archive = readFileSync(join(work, name))
-  files.set(`/helm/${name}`, archive)
-  files.set(`/helm/${name}.sha256sum`, Buffer.from(`${sha256(archive)}  ${name}\n`))
-  const server = createServer((req, res) => {
-    const body = files.get(new URL(req.url ?? '/', 'http://localhost').pathname)
-    if (!body) return res.writeHead(404).end('Not Found\n')
-    res.writeHead(200, { 'content-length': body.length }).end(body)
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const origin = `http://127.0.0.1:${server.address().port}`
-  return {
-    inputs: {
-      'helm-version': versions.helm,
-      'kubectl-version': versions.kubectl,
-      'helm-base-url': `${origin}/helm`,
-      'kubectl-base-url': `${origin}/kubectl`
-    },
-    close: () => {
-      server.closeAllConnections()
-      return new Promise((r) => server.close(() => r()))
-    }
-  }
 }
 
 // ── processes ──────────────────────────────────────────────────────────────────────────────
@@ -164,15 +125,8 @@ function podPoller(kubectl, kubeconfig, ns) {
 
 /** A runner's folders, with the cluster's kubeconfig where kubectl and helm look by default. */
 function runner(root, kubeconfig) {
-  const r = {
-    root,
-    workspace: join(root, 'workspace'),
-    temp: join(root, 'temp'),
-    toolCache: join(root, 'toolcache'),
-    home: join(root, 'home')
-  }
-  for (const d of [r.workspace, r.temp, r.toolCache, join(r.home, '.kube')])
-    mkdirSync(d, { recursive: true })
+  const r = runnerRoot(root)
+  mkdirSync(join(r.home, '.kube'), { recursive: true })
   copyFileSync(kubeconfig, join(r.home, '.kube', 'config'))
   return r
 }
@@ -302,12 +256,22 @@ export async function main() {
     })
     const kubeconfig = lastLine(out).replace(/^KUBECONFIG=/, '')
     console.log(`cluster ${CLUSTER} up in ${seconds(Date.now() - upAt)}\n`)
-    downloads = await serveTools(tools, versions, work)
+    // The real helm and kubectl at the URL layouts of get.helm.sh and dl.k8s.io.
+    downloads = await startDownloads(
+      { helm: join(tools, 'helm'), kubectl: join(tools, 'kubectl') },
+      work,
+      versions,
+      ['amd64']
+    )
     const ctx = {
       tools,
       kubeconfig,
       kubectl: join(tools, 'kubectl'),
-      downloads: downloads.inputs,
+      downloads: {
+        'helm-version': versions.helm,
+        'kubectl-version': versions.kubectl,
+        ...downloads.inputs
+      },
       work,
       stamp: Date.now().toString(36)
     }

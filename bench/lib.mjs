@@ -1,4 +1,4 @@
-// What both benchmarks share: stand-in programs that take known times, a local download server
+// What the benchmarks share: stand-in programs that take known times, a local download server
 // laid out like the real release sites, Kubernetes objects for kubectl's answers, and a runner
 // that starts the bundled action (dist/index.js) under Node 24 the way GitHub does.
 import { spawn, execFileSync } from 'node:child_process'
@@ -10,6 +10,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   writeFileSync
 } from 'node:fs'
 import { createServer } from 'node:http'
@@ -130,44 +131,67 @@ function helmArchive(program, arch, work) {
   return readFileSync(out)
 }
 
-/**
- * Serves the stand-ins at the URL layouts of GitHub releases (minikube), get.helm.sh and
- * dl.k8s.io, with their checksum files; returns the three base URLs for the action's inputs.
- */
-export async function startDownloads(programs, work) {
-  const files = new Map()
-  const put = (path, body, checksumFile) => {
-    files.set(path, body)
-    files.set(checksumFile.path, Buffer.from(checksumFile.text(sha256(body))))
-  }
-  for (const arch of ['amd64', 'arm64']) {
-    const m = `/minikube/${VERSIONS.minikube}/minikube-linux-${arch}`
-    put(m, readFileSync(programs.minikube), { path: `${m}.sha256`, text: (h) => h })
-    const k = `/kubectl/${VERSIONS.kubectl}/bin/linux/${arch}/kubectl`
-    put(k, readFileSync(programs.kubectl), { path: `${k}.sha256`, text: (h) => h })
-    const name = `helm-${VERSIONS.helm}-linux-${arch}.tar.gz`
-    put(`/helm/${name}`, helmArchive(readFileSync(programs.helm), arch, work), {
-      path: `/helm/${name}.sha256sum`,
-      text: (h) => `${h}  ${name}\n`
-    })
-  }
+/** Serves a Map of path → body on 127.0.0.1 (404 for the rest); its origin and a close(). */
+export async function serveFiles(files) {
   const server = createServer((req, res) => {
     const body = files.get(new URL(req.url ?? '/', 'http://localhost').pathname)
     if (!body) return res.writeHead(404).end('Not Found\n')
     res.writeHead(200, { 'content-length': body.length }).end(body)
   })
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const origin = `http://127.0.0.1:${server.address().port}`
   return {
-    inputs: {
-      'minikube-base-url': `${origin}/minikube`,
-      'helm-base-url': `${origin}/helm`,
-      'kubectl-base-url': `${origin}/kubectl`
-    },
+    origin: `http://127.0.0.1:${server.address().port}`,
     close: () => {
       server.closeAllConnections()
       return new Promise((r) => server.close(() => r()))
     }
+  }
+}
+
+/**
+ * Serves the programs in `programs` (any of minikube, helm, kubectl: a file path each) as the
+ * `versions` they are labelled, for each of `arches`, at the URL layouts of GitHub releases
+ * (minikube), get.helm.sh and dl.k8s.io, with their checksum files; returns the base URL
+ * inputs of the tools served.
+ */
+export async function startDownloads(
+  programs,
+  work,
+  versions = VERSIONS,
+  arches = ['amd64', 'arm64']
+) {
+  const files = new Map()
+  const put = (path, body, checksumFile) => {
+    files.set(path, body)
+    files.set(checksumFile.path, Buffer.from(checksumFile.text(sha256(body))))
+  }
+  const read = (tool) => (programs[tool] ? readFileSync(programs[tool]) : undefined)
+  const bodies = { minikube: read('minikube'), helm: read('helm'), kubectl: read('kubectl') }
+  for (const arch of arches) {
+    if (bodies.minikube) {
+      const m = `/minikube/${versions.minikube}/minikube-linux-${arch}`
+      put(m, bodies.minikube, { path: `${m}.sha256`, text: (h) => h })
+    }
+    if (bodies.kubectl) {
+      const k = `/kubectl/${versions.kubectl}/bin/linux/${arch}/kubectl`
+      put(k, bodies.kubectl, { path: `${k}.sha256`, text: (h) => h })
+    }
+    if (bodies.helm) {
+      const name = `helm-${versions.helm}-linux-${arch}.tar.gz`
+      put(`/helm/${name}`, helmArchive(bodies.helm, arch, work), {
+        path: `/helm/${name}.sha256sum`,
+        text: (h) => `${h}  ${name}\n`
+      })
+    }
+  }
+  const server = await serveFiles(files)
+  return {
+    inputs: Object.fromEntries(
+      Object.keys(bodies)
+        .filter((tool) => bodies[tool])
+        .map((tool) => [`${tool}-base-url`, `${server.origin}/${tool}`])
+    ),
+    close: server.close
   }
 }
 
@@ -449,8 +473,8 @@ function commandFile(text) {
   return out
 }
 
-/** A runner's workspace holding the two Docker contexts and the chart `charts/app`. */
-export function runnerFolders(root) {
+/** A runner's folders under `root`, made: workspace, temp, tool cache, home. */
+export function runnerRoot(root) {
   const r = {
     root,
     workspace: join(root, 'workspace'),
@@ -459,6 +483,12 @@ export function runnerFolders(root) {
     home: join(root, 'home')
   }
   for (const d of [r.workspace, r.temp, r.toolCache, r.home]) mkdirSync(d, { recursive: true })
+  return r
+}
+
+/** A runner's workspace holding the two Docker contexts and the chart `charts/app`. */
+export function runnerFolders(root) {
+  const r = runnerRoot(root)
   for (const { name } of IMAGES) {
     mkdirSync(join(r.workspace, 'docker', name), { recursive: true })
     writeFileSync(join(r.workspace, 'docker', name, 'Dockerfile'), 'FROM scratch\n')
@@ -471,9 +501,18 @@ export function runnerFolders(root) {
   return r
 }
 
-export const IMAGES_INPUT = IMAGES.map(
+const IMAGES_INPUT = IMAGES.map(
   (i) => `- name: ${i.name}\n  context: docker/${i.name}\n  values: ${i.values}`
 ).join('\n')
+
+/** The inputs of every stand-in run: the two images, `charts/app`, no cache, no comment. */
+export const BASE_INPUTS = {
+  images: IMAGES_INPUT,
+  chart: 'charts/app',
+  'minikube-cache': 'false',
+  comment: 'never',
+  'github-token': ''
+}
 
 let node
 /** Node 24, as `runs.using: node24` gives the action on GitHub (installed once, cached). */
@@ -544,6 +583,28 @@ export async function runAction(runner, inputs, path, timeoutMs = 180_000) {
       : undefined
   appendFileSync(join(runner.root, 'action.log'), stdout)
   return { exitCode, stdout, outputs, report, spawnedAt, exitedAt, wallMs: exitedAt - spawnedAt }
+}
+
+/**
+ * One run of the action in a fresh temporary folder (kept with --keep) against stand-ins taking
+ * the times in `t`, with `kubectl` rules first (see tools()), and BASE_INPUTS then `inputs`.
+ * `read(run, tools)` takes what it needs before the folder is removed; its value is returned.
+ */
+export async function standInRun(prefix, t, kubectl, inputs, read) {
+  const dir = tempDir(prefix)
+  const stand = await tools(join(dir, 'tools'), t, kubectl)
+  try {
+    const run = await runAction(
+      runnerFolders(join(dir, 'runner')),
+      { ...stand.inputs, ...BASE_INPUTS, ...inputs },
+      stand.path
+    )
+    return read(run, stand)
+  } finally {
+    await stand.close()
+    if (flag('keep')) console.log(`  kept ${dir}`)
+    else rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 // ── printing ───────────────────────────────────────────────────────────────────────────────

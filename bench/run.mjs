@@ -4,20 +4,14 @@
 //
 //   node bench/run.mjs [--runs N] [--keep]     (npm run bench -- --runs 5)
 //   node bench/run.mjs --verdict               the fail-fast benchmark instead (bench/verdict.mjs)
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
 import {
-  IMAGES_INPUT,
   flag,
   median,
   node24Path,
   option,
-  runAction,
-  runnerFolders,
   seconds,
+  standInRun,
   table,
-  tempDir,
-  tools,
   workloadList
 } from './lib.mjs'
 
@@ -143,43 +137,27 @@ export async function main() {
 
   const results = []
   for (let i = 1; i <= runs; i++) {
-    const dir = tempDir('mp-bench-')
-    const t = await tools(join(dir, 'tools'), TIMES, [
-      {
-        match: ['get', /^deployments,/],
-        stdout: workloadList({ 'todo-api': 'ready', 'todo-web': 'ready' })
-      }
-    ])
-    try {
-      const run = await runAction(
-        runnerFolders(join(dir, 'runner')),
-        {
-          ...t.inputs,
-          images: IMAGES_INPUT,
-          chart: 'charts/app',
-          'minikube-cache': 'false',
-          comment: 'never',
-          'github-token': ''
-        },
-        t.path
-      )
-      if (run.exitCode !== 0 || !run.report) {
+    const ready = workloadList({ 'todo-api': 'ready', 'todo-web': 'ready' })
+    await standInRun(
+      'mp-bench-',
+      TIMES,
+      [{ match: ['get', /^deployments,/], stdout: ready }],
+      {},
+      (run) => {
+        if (run.exitCode !== 0 || !run.report) {
+          console.log(
+            `run ${i}: the action failed (exit ${run.exitCode}):\n${run.stdout.slice(-3000)}`
+          )
+          return
+        }
+        const m = measure(run)
+        results.push(m)
         console.log(
-          `run ${i}: the action failed (exit ${run.exitCode}):\n${run.stdout.slice(-3000)}`
+          `run ${i}: ${run.outputs.status}, wall ${seconds(m.wall, 2)}, critical path ${seconds(m.critical, 2)}`
         )
-        continue
+        for (const p of m.problems) console.log(`  ! ${p}`)
       }
-      const m = measure(run)
-      results.push(m)
-      console.log(
-        `run ${i}: ${run.outputs.status}, wall ${seconds(m.wall, 2)}, critical path ${seconds(m.critical, 2)}`
-      )
-      for (const p of m.problems) console.log(`  ! ${p}`)
-    } finally {
-      await t.close()
-      if (flag('keep')) console.log(`  kept ${dir}`)
-      else rmSync(dir, { recursive: true, force: true })
-    }
+    )
   }
   if (results.length === 0) {
     console.log('\nno run succeeded; nothing to report')

@@ -7,23 +7,16 @@
 //
 // `--contrast` adds one run with fail-fast off and that (short) wait-timeout, to show what
 // waiting out the timeout costs; 0 leaves it out.
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
 import {
-  IMAGES_INPUT,
   NS,
-  flag,
   median,
   node24Path,
   option,
   podJson,
   podName,
-  runAction,
-  runnerFolders,
   seconds,
+  standInRun,
   table,
-  tempDir,
-  tools,
   workloadList
 } from './lib.mjs'
 
@@ -66,23 +59,8 @@ function kubectlRules(progressing) {
 }
 
 /** One run: when kubectl first said crash loop, when verify ended, when the process exited. */
-async function once(progressing, inputs) {
-  const dir = tempDir('mp-bench-verdict-')
-  const t = await tools(join(dir, 'tools'), {}, kubectlRules(progressing))
-  try {
-    const run = await runAction(
-      runnerFolders(join(dir, 'runner')),
-      {
-        ...t.inputs,
-        images: IMAGES_INPUT,
-        chart: 'charts/app',
-        'minikube-cache': 'false',
-        comment: 'never',
-        'github-token': '',
-        ...inputs
-      },
-      t.path
-    )
+function once(progressing, inputs) {
+  return standInRun('mp-bench-verdict-', {}, kubectlRules(progressing), inputs, (run, t) => {
     const polls = t.kubectl.calls().filter((c) => c.tag)
     const crash = polls.find((c) => c.tag === 'crash-loop')
     const verify = run.report?.steps.find((s) => s.id === 'verify')
@@ -97,11 +75,7 @@ async function once(progressing, inputs) {
       toExit: crash ? run.exitedAt - crash.answeredAt : undefined,
       wall: run.wallMs
     }
-  } finally {
-    await t.close()
-    if (flag('keep')) console.log(`  kept ${dir}`)
-    else rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 export async function main() {
