@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { homedir } from 'node:os'
 import type { Discovered } from './discover.js'
 import type { Inputs } from './inputs.js'
-import type { ImageInfo, Report, ToolInfo } from './report/model.js'
+import { releaseTroubled, type ImageInfo, type Report, type ToolInfo } from './report/model.js'
 import type { ToolName } from './tools/download.js'
 import type { ManifestObject } from './tools/helm.js'
 import type { WorkloadRef } from './verify/health.js'
@@ -59,12 +59,6 @@ export class RunContext {
 
   /** Whether anything has failed or is unhealthy so far. */
   troubled(): boolean {
-    const r = this.report
-    return (
-      r.steps.some((s) => s.status === 'failure') ||
-      r.workloads.some((w) => w.state !== 'healthy') ||
-      r.healthChecks.some((c) => !c.ok) ||
-      (r.helmTest !== undefined && !r.helmTest.passed)
-    )
+    return this.report.steps.some((s) => s.status === 'failure') || releaseTroubled(this.report)
   }
 }

@@ -16,6 +16,7 @@ import {
   type RunFacts,
   type StepResult
 } from './report/model.js'
+import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
 import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
@@ -23,7 +24,7 @@ import { State, save } from './state.js'
 import { bindSteps } from './steps.js'
 
 export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
-  let payload: { pull_request?: { number?: number; head?: { sha?: string } } } = {}
+  let payload: { pull_request?: { head?: { sha?: string } } } = {}
   const eventPath = env['GITHUB_EVENT_PATH']
   if (eventPath) {
     try {
@@ -42,7 +43,7 @@ export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
     ref: env['GITHUB_HEAD_REF'] || env['GITHUB_REF'],
     event: env['GITHUB_EVENT_NAME'],
     runUrl: repo && runId ? `${server}/${repo}/actions/runs/${runId}` : undefined,
-    pullRequest: payload.pull_request?.number
+    pullRequest: prFromEvent(eventPath)
   }
 }
 
@@ -72,7 +73,7 @@ function logStep(step: Step, result: StepResult, log: StepLog): void {
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const report = newReport(Date.now())
   const facts = runFacts(env)
-  Object.assign(report, facts, { pullRequest: facts.pullRequest })
+  Object.assign(report, facts)
 
   let inputs: Inputs
   let found: Discovered

@@ -17,7 +17,3 @@ export function redact(text: string): string {
   }
   return out
 }
-
-export function knownSecrets(): readonly string[] {
-  return [...secrets]
-}

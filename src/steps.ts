@@ -19,7 +19,7 @@ import { Minikube } from './tools/minikube.js'
 import { runHealthChecks } from './verify/http.js'
 import { runHelmTest, shouldRunHelmTest } from './verify/helmtest.js'
 import { WatchError, watchWorkloads } from './verify/watch.js'
-import type { Verdict } from './report/model.js'
+import { wasDeployed, type Verdict } from './report/model.js'
 
 /** Turns the plan's steps into runnable ones bound to this run's context. */
 export function bindSteps(plan: readonly PlannedStep[], ctx: RunContext): Step[] {
@@ -261,7 +261,7 @@ async function diagnostics(ctx: RunContext, log: StepLog): Promise<void> {
     log.info('nothing failed; no diagnostics needed')
     return
   }
-  const deployed = ctx.report.steps.some((s) => s.id === 'deploy' && s.status === 'success')
+  const deployed = wasDeployed(ctx.report)
   const sections = await collectDiagnostics({
     kubectl: ctx.tools.kubectl && ctx.report.cluster ? kubectl(ctx) : undefined,
     helm: deployed && ctx.tools.helm ? helmFor(ctx) : undefined,

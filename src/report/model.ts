@@ -143,18 +143,28 @@ export function newReport(now: number): Report {
   }
 }
 
+/** Whether the release was deployed (the deploy step succeeded). */
+export function wasDeployed(report: Report): boolean {
+  return report.steps.some((s) => s.id === 'deploy' && s.status === 'success')
+}
+
+/** Whether what was deployed shows anything wrong: a workload, a health check, helm test. */
+export function releaseTroubled(report: Report): boolean {
+  return (
+    report.workloads.some((w) => w.state !== 'healthy') ||
+    report.healthChecks.some((c) => !c.ok) ||
+    (report.helmTest !== undefined && !report.helmTest.passed)
+  )
+}
+
 /**
  * The outcome: `error` when a step failed before the release was deployed,
  * `unhealthy` when it was deployed but is not healthy, `healthy` otherwise.
  */
 export function decideStatus(report: Report): Status {
-  const deployed = report.steps.some((s) => s.id === 'deploy' && s.status === 'success')
-  const failed = report.steps.filter((s) => s.status === 'failure')
-  const verdictsBad = report.workloads.some((w) => w.state !== 'healthy')
-  const checksBad = report.healthChecks.some((c) => !c.ok)
-  const testsBad = report.helmTest !== undefined && !report.helmTest.passed
-  if (deployed && (verdictsBad || checksBad || testsBad)) return 'unhealthy'
-  if (failed.length > 0) return deployed ? 'unhealthy' : 'error'
+  const deployed = wasDeployed(report)
+  if (deployed && releaseTroubled(report)) return 'unhealthy'
+  if (report.steps.some((s) => s.status === 'failure')) return deployed ? 'unhealthy' : 'error'
   return 'healthy'
 }
 
