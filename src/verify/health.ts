@@ -444,11 +444,17 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
 
   // A pod that ran and failed is judged with its siblings: a replacement may yet work. With
   // restartPolicy Never a container that exited non-zero is final even while others run.
+  // Once the rollout has completed, a pod that was Ready then and has failed since is final.
   const failedPhase = pod.status?.phase === 'Failed'
+  const fellOver =
+    limits.settled !== undefined &&
+    failedPhase &&
+    containers.some((c) => limits.settled?.has(containerKey(pod, c)))
+  const ranAndFailed = fellOver ? 'failed' : 'progressing'
   if (failedPhase && pod.status?.reason) {
     const reason = pod.status.reason
     const message = `pod ${name}: ${oneLine(pod.status.message || reason)}`
-    return finding('progressing', reason, message, `pod ${name} failed (${reason})`, `pod/${reason}`)
+    return finding(ranAndFailed, reason, message, `pod ${name} failed (${reason})`, `pod/${reason}`)
   }
   if (failedPhase || pod.spec?.restartPolicy === 'Never') {
     const broke = containers.find((c) => (c.status.state?.terminated?.exitCode ?? 0) !== 0)
@@ -456,7 +462,7 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     if (broke && t) {
       const reason = t.reason || 'Error'
       return finding(
-        'progressing',
+        ranAndFailed,
         reason,
         about(name, broke.label, exitText(t)),
         `${of(broke)} ${exited(t)}`,
@@ -465,7 +471,7 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     }
     if (failedPhase) {
       const message = `pod ${name}: ${oneLine(pod.status?.message || 'failed')}`
-      return finding('progressing', 'Failed', message, `pod ${name} failed`, 'pod/Failed')
+      return finding(ranAndFailed, 'Failed', message, `pod ${name} failed`, 'pod/Failed')
     }
   }
 
@@ -814,7 +820,12 @@ function podVerdict(ref: WorkloadRef, pod: KubeObject, now: number, limits: Limi
   const ready = `${f.state === 'healthy' ? 1 : 0}/1`
   const base = { kind: ref.kind, name: ref.name, ready, restarts: restartsOf(pod), pods: [f.name] }
   if (f.state === 'healthy') return { ...base, state: 'healthy', unhealthyPods: [] }
-  const found = { reason: f.reason, message: f.message, summary: f.summary, unhealthyPods: [f.name] }
+  const found = {
+    reason: f.reason,
+    message: f.message,
+    summary: f.summary,
+    unhealthyPods: [f.name]
+  }
   // A bare pod has no replacement: once it ran and failed, or was evicted, it stays so.
   if (f.state === 'failed' || f.failedAs) return { ...base, state: 'failed', ...found }
   return { ...base, state: 'progressing', ...found }
