@@ -245,8 +245,12 @@ async function verify(ctx: RunContext, log: StepLog): Promise<void> {
 }
 
 /** The `stable-for` window: every workload must stay healthy that long. */
-async function stable(ctx: RunContext, log: StepLog): Promise<void> {
+async function stable(ctx: RunContext, log: StepLog): Promise<void | typeof NOT_NEEDED> {
   const i = ctx.inputs
+  if (ctx.workloads.length === 0) {
+    log.info('the release has no workloads to watch')
+    return NOT_NEEDED
+  }
   let watched: Awaited<ReturnType<typeof watchStable>>
   try {
     watched = await watchStable(kubectl(ctx), i.namespace, ctx.workloads, {
