@@ -54,7 +54,7 @@ export function defuse(s: string): string {
   return s
     .replace(/@/g, `@${JOINER}`)
     .replace(/#(?=\d)/g, `#${JOINER}`)
-    .replace(/\b(GH-)(?=\d)/gi, `$1${JOINER}`)
+    .replace(/(GH-)(?=\d)/gi, `$1${JOINER}`)
     .replace(/:\/\//g, `:${JOINER}//`)
     .replace(/(www)(?=\.)/gi, `$1${JOINER}`)
 }
@@ -93,16 +93,21 @@ export function codeSpan(value: string | undefined, max = 200): string {
   )
     .replace(/\\(?=\|)/g, `\\${JOINER}`)
     .replace(/\|/g, '\\|')
+  // An empty span would be a bare backtick pair that pairs with the next span's fence.
+  if (v === '') return ''
   const longest = Math.max(0, ...(v.match(/`+/g) ?? []).map((r) => r.length))
   const fence = '`'.repeat(longest + 1)
   const pad = v.startsWith('`') || v.endsWith('`') ? ' ' : ''
   return `${fence}${pad}${v}${pad}${fence}`
 }
 
-/** Text inside an HTML element of ours (`<summary>`): escaped, on one line, inert. */
+/**
+ * Text inside an HTML element of ours (`<summary>`), where markdown escapes do not apply:
+ * entities instead, on one line, inert.
+ */
 export function summaryText(value: string, max = 200): string {
   const v = clip(plain(value).replace(/\s*\n+\s*/g, ' '), max)
-  return defuse(escapeHtml(v).replace(/"/g, '&quot;'))
+  return defuse(escapeHtml(v).replace(/"/g, '&quot;')).replace(/\$/g, '&#36;')
 }
 
 /**
