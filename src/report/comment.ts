@@ -148,6 +148,29 @@ interface IssueComment {
 /** The Actions token's identity, should GraphQL not answer. */
 const ACTIONS_LOGIN = 'github-actions[bot]'
 
+/**
+ * The login the token acts as: GraphQL `viewer`, else `GET /user` (a personal token). Only an
+ * installation token (`ghs_`, as the Actions token is), which `/user` refuses, is then taken
+ * for the Actions bot; anything else stays unknown, and nothing is touched.
+ */
+async function whoAmI(github: GitHub, token: string): Promise<string | undefined> {
+  const tolerated = (err: unknown): void => {
+    if (!(err instanceof GitHubError) || err.status === 401) throw err
+  }
+  try {
+    return await github.viewerLogin()
+  } catch (err) {
+    tolerated(err)
+  }
+  try {
+    const me = await github.request<{ login?: unknown }>('GET', '/user')
+    if (typeof me.data?.login === 'string' && me.data.login) return me.data.login
+  } catch (err) {
+    tolerated(err)
+  }
+  return token.startsWith('ghs_') ? ACTIONS_LOGIN : undefined
+}
+
 /** The first line of a comment, as GitHub may give it back with CRLF line endings. */
 function firstLine(body: string): string {
   const nl = body.indexOf('\n')
@@ -219,12 +242,17 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
   const body = `${marker}\n${neutraliseMarkers(given)}`
   const base = `/repos/${opts.repo}/issues`
   try {
-    let viewer: string
-    try {
-      viewer = await github.viewerLogin()
-    } catch (err) {
-      if (!(err instanceof GitHubError) || err.status === 401) throw err
-      viewer = ACTIONS_LOGIN
+    const viewer = await whoAmI(github, opts.token)
+    if (viewer === undefined) {
+      const message = 'GitHub did not say which account the token acts as'
+      return {
+        ok: false,
+        status: 0,
+        message,
+        warning:
+          `Could not comment on PR #${opts.pr}: ${message} (input 'github-token'), ` +
+          `so no comment was created, edited or deleted.`
+      }
     }
     const comments = await github.paginate<IssueComment>(`${base}/${opts.pr}/comments?per_page=100`)
     const ours = comments.filter((c) => isOurComment(c, marker, viewer))

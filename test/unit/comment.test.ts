@@ -372,6 +372,41 @@ describe('upsertComment', () => {
     expect(r).toMatchObject({ ok: true, action: 'updated', id: mine.id })
   })
 
+  test('when GraphQL cannot say, a personal token is asked /user, and is not taken for the bot', async () => {
+    await gh.close()
+    gh = await startGitHubServer({ tokens: { ghp_person: { login: 'alice' } } })
+    gh.fail(/^POST \/graphql$/, 502, 'Server Error')
+    const bots = gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
+    const alices = gh.addComment(REPO, PR, `${commentMarker('h')}\nby alice`, 'alice')
+    const r = await upsertComment({
+      ...api('ghp_person'),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'new'
+    })
+    expect(r).toMatchObject({ ok: true, action: 'updated', id: alices.id })
+    expect(bots.body).toBe(`${commentMarker('h')}\nby the bot`)
+  })
+
+  test('a token whose account cannot be told touches nothing and says why', async () => {
+    await gh.close()
+    gh = await startGitHubServer({ tokens: { opaque_token: { login: 'some-app[bot]' } } })
+    gh.fail(/^POST \/graphql$/, 502, 'Server Error')
+    const bots = gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
+    const r = await upsertComment({
+      ...api('opaque_token'),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'new'
+    })
+    expect(r).toMatchObject({ ok: false })
+    expect(!r.ok && r.warning).toContain('no comment was created, edited or deleted')
+    expect(gh.comments(REPO, PR).map((c) => c.body)).toEqual([bots.body])
+    expect(gh.requests.filter((q) => q.method !== 'GET' && q.url !== '/graphql')).toEqual([])
+  })
+
   test('a personal token acts as its user', async () => {
     await gh.close()
     gh = await startGitHubServer({ tokens: { ghp_person: { login: 'alice' } } })
