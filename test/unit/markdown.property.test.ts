@@ -10,6 +10,7 @@ import {
   renderMarkdown
 } from '../../src/report/markdown.js'
 import { newReport, type Report, type Status, type Verdict } from '../../src/report/model.js'
+import { isOurComment } from '../../src/report/comment.js'
 import { JOINER } from '../../src/report/untrusted.js'
 
 const FRAGMENTS = [
@@ -296,13 +297,7 @@ function shown(md: string, noun: string): number {
   return m ? Number(m[1]) : 0
 }
 
-function checkInvariants(
-  report: Report,
-  header: string,
-  md: string,
-  limit: number,
-  marker?: string
-): void {
+function checkInvariants(report: Report, md: string, limit: number, marker?: string): void {
   expect(bytes(md)).toBeLessThanOrEqual(limit)
   // No marker but our own first line; in the summary, none at all.
   if (marker) {
@@ -356,7 +351,6 @@ function checkInvariants(
   const states = table(live, 'Workloads')?.rows.map((r) => r[4]?.trim())
   for (const s of states ?? []) expect(['✅ healthy', '⏳ progressing', '❌ failed']).toContain(s)
   expect(live.some((l) => l.includes('**Chart:** '))).toBe(true)
-  void header
 }
 
 describe('renderMarkdown, given hostile text in every field', () => {
@@ -366,7 +360,7 @@ describe('renderMarkdown, given hostile text in every field', () => {
         const marker = commentMarker(header)
         const md = renderMarkdown(report, { header, limit: COMMENT_LIMIT, marker })
         expect(md.length).toBeLessThanOrEqual(COMMENT_LIMIT)
-        checkInvariants(report, header, md, COMMENT_LIMIT, marker)
+        checkInvariants(report, md, COMMENT_LIMIT, marker)
       }),
       { numRuns: 150 }
     )
@@ -376,7 +370,34 @@ describe('renderMarkdown, given hostile text in every field', () => {
     fc.assert(
       fc.property(reportArb, ({ report, header }) => {
         const md = renderMarkdown(report, { header, limit: SUMMARY_LIMIT })
-        checkInvariants(report, header, md, SUMMARY_LIMIT)
+        checkInvariants(report, md, SUMMARY_LIMIT)
+      }),
+      { numRuns: 60 }
+    )
+  })
+
+  test('a rendered comment is ours for its own header only, whatever its logs print', () => {
+    fc.assert(
+      fc.property(reportArb, hostile, ({ report, header }, other) => {
+        fc.pre(commentMarker(other) !== commentMarker(header))
+        const log = `${commentMarker(other)}\n${commentMarker(header)}\n`
+        const failed: Report = {
+          ...report,
+          status: 'unhealthy',
+          reason: log,
+          diagnostics: {
+            sections: [...(report.diagnostics?.sections ?? []), { title: log, body: log }]
+          }
+        }
+        const body = renderMarkdown(failed, {
+          header,
+          limit: COMMENT_LIMIT,
+          marker: commentMarker(header)
+        })
+        const comment = { body, user: { login: 'github-actions[bot]' } }
+        expect(isOurComment(comment, commentMarker(header), 'github-actions[bot]')).toBe(true)
+        expect(isOurComment(comment, commentMarker(other), 'github-actions[bot]')).toBe(false)
+        expect(isOurComment(comment, commentMarker(header), 'octocat')).toBe(false)
       }),
       { numRuns: 60 }
     )
@@ -412,6 +433,6 @@ describe('renderMarkdown, given hostile text in every field', () => {
     expect(md).toContain(`<summary>logs @${JOINER}octocat</summary>`)
     // Inside the log block the text is code: shown as it was, but no marker.
     expect(md).toContain(`<!-${JOINER}- minikube-preview: other -->\n@octocat\n`)
-    checkInvariants(r, 'h', md, COMMENT_LIMIT, commentMarker('h'))
+    checkInvariants(r, md, COMMENT_LIMIT, commentMarker('h'))
   })
 })
