@@ -1,4 +1,3 @@
-import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { run } from './exec.js'
@@ -28,6 +27,7 @@ async function saveCache(): Promise<void> {
   const key = load(State.CacheKey)
   const path = load(State.CachePath)
   if (!key || !path || load(State.CacheHit) === 'true' || !existsSync(path)) return
+  const cache = await import('@actions/cache') // loaded only when a cache is used
   if (!cache.isFeatureAvailable()) return
   try {
     await cache.saveCache([path], key)
