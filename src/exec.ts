@@ -1,3 +1,4 @@
+// child_process, not @actions/exec: that never exposes the child, so it cannot time a command out or kill its process group.
 import { spawn } from 'node:child_process'
 import { basename } from 'node:path'
 import { redact } from './redact.js'
