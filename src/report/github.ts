@@ -21,7 +21,7 @@ export interface GitHubOptions {
   graphqlUrl?: string
   /** Bound on each attempt of a request. */
   timeoutMs?: number
-  /** Further attempts after a 5xx, a 429 or no answer (default 3). */
+  /** Further attempts after a 5xx, a 429 or a failed connection (default 3); none after a timeout. */
   retries?: number
   /** Wait before the n-th further attempt: n² times this (default 1 s). */
   retryAfterMs?: number
@@ -53,8 +53,23 @@ export interface GitHubResponse<T> {
   headers: Record<string, string | number | undefined>
 }
 
-/** No answer came in time: told apart from an answer, which always has a status. */
-class NoAnswer extends Error {}
+/**
+ * No answer came in time. Named as an aborted request, which Octokit hands back as it is
+ * without trying again: after that long a silence, three more tries would only hold up the run.
+ */
+class NoAnswer extends Error {
+  override name = 'AbortError'
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    timeoutMs: number
+  ) {
+    super(`no answer within ${formatMs(timeoutMs)}`)
+  }
+}
+
+/** The connection failed (refused, reset, no such host): tried again, like a 5xx. */
+class NoConnection extends Error {}
 
 /** GitHub's `message` and validation errors of an error answer. */
 function describeError(status: number, data: unknown): string {
@@ -182,11 +197,9 @@ export class GitHub {
         } as Parameters<typeof undiciFetch>[1])
       } catch (err) {
         const e = err as Error & { cause?: { message?: string } }
-        throw new NoAnswer(
-          e.name === 'TimeoutError' || e.name === 'AbortError'
-            ? `no answer within ${formatMs(timeoutMs)}`
-            : (e.cause?.message ?? e.message)
-        )
+        if (e.name === 'TimeoutError' || e.name === 'AbortError')
+          throw new NoAnswer(String(init.method ?? 'GET'), url, timeoutMs)
+        throw new NoConnection(e.cause?.message ?? e.message)
       }
     }
     const octokit = getOctokit(
@@ -219,6 +232,8 @@ export class GitHub {
 
   private translate(err: unknown): unknown {
     if (err instanceof GitHubError) return err
+    if (err instanceof NoAnswer)
+      return new GitHubError(err.method, shownPath(err.url, ''), 0, err.message)
     const e = (err ?? {}) as OctokitFailure
     const method = e.request?.method ?? 'GET'
     const path = shownPath(e.request?.url, '')
@@ -234,7 +249,8 @@ export class GitHub {
     if (!e.request) return err
     const status = e.response?.status
     if (status === undefined) {
-      const cause = e.cause instanceof NoAnswer ? e.cause.message : String(e.message ?? 'no answer')
+      const cause =
+        e.cause instanceof NoConnection ? e.cause.message : String(e.message ?? 'no answer')
       return new GitHubError(method, path, 0, redact(cause))
     }
     return new GitHubError(method, path, status, redact(describeError(status, e.response?.data)))

@@ -567,9 +567,10 @@ describe('GitHub client', () => {
     expect((user as GitHubError).status).toBe(403)
   })
 
-  test('a request that gets no answer is bounded by the timeout', async () => {
+  test('a request that gets no answer is bounded by the timeout, and not tried again', async () => {
     const { createServer } = await import('node:http')
-    const silent = createServer(() => undefined)
+    let asked = 0
+    const silent = createServer(() => void asked++)
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
     const port = (silent.address() as { port: number }).port
     const github = new GitHub({
@@ -583,8 +584,38 @@ describe('GitHub client', () => {
       'GitHub API GET /x failed: no answer within 200ms'
     )
     expect(Date.now() - started).toBeLessThan(5_000)
+    expect(asked).toBe(1)
     silent.closeAllConnections()
     silent.close()
+  })
+
+  test('a connection that breaks is tried again; one that is refused is named', async () => {
+    const { createServer } = await import('node:http')
+    let asked = 0
+    const flaky = createServer((req, res) => {
+      if (++asked <= 2) return void req.socket.destroy()
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    })
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r))
+    const port = (flaky.address() as { port: number }).port
+    const github = new GitHub({ token: 't', apiUrl: `http://127.0.0.1:${port}`, retryAfterMs: 1 })
+    await expect(github.request('GET', '/x')).resolves.toMatchObject({ data: { ok: true } })
+    expect(asked).toBe(3)
+    flaky.closeAllConnections()
+    await new Promise<void>((r) => flaky.close(() => r()))
+
+    const refused = await new GitHub({
+      token: 't',
+      apiUrl: `http://127.0.0.1:${port}`,
+      retryAfterMs: 1
+    })
+      .request('GET', '/x')
+      .catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(GitHubError)
+    expect(refused).toMatchObject({
+      status: 0,
+      message: expect.stringMatching(/^GitHub API GET \/x failed: .*ECONNREFUSED/)
+    })
   })
 
   test('the base URLs come from GITHUB_API_URL and GITHUB_GRAPHQL_URL, with GitHub.com defaults', () => {
