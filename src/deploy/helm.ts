@@ -118,10 +118,10 @@ export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<
     cache: join(dir, 'cache'),
     skipRefresh: needed.reuse.length === 0
   }
-  writeFileSync(repos.config, stringify({ apiVersion: '', repositories: needed.reuse }), {
-    mode: 0o600
-  })
   try {
+    writeFileSync(repos.config, stringify({ apiVersion: '', repositories: needed.reuse }), {
+      mode: 0o600
+    })
     for (const entry of needed.reuse) {
       log.info(`chart repository '${entry.name}' (${entry.url}) as configured in ${userConfig}`)
     }
