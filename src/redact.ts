@@ -1,13 +1,27 @@
-// Secrets known to this run. Everything that leaves the process (logs, errors, report,
-// comment, diagnostics) passes through redact().
+// Secrets known to this run. Everything that enters the process from a program (exec.run) and
+// everything that leaves it (logs, errors, report, comment, diagnostics) passes through redact().
 const secrets = new Set<string>()
+let longest = 0
 
 export const MASK = '***'
 
+/** How a value looks when a program prints it inside JSON, a URL or a base64 field. */
+function forms(v: string): string[] {
+  const json = JSON.stringify(v).slice(1, -1)
+  return [v, json, encodeURIComponent(v), Buffer.from(v, 'utf8').toString('base64')]
+}
+
 export function registerSecret(value: string): void {
-  const v = value.trim()
-  // Very short values would blank out ordinary words; GitHub's own masking has the same floor.
-  if (v.length >= 3) secrets.add(v)
+  // A multi-line value is masked line by line too: output is cut and redacted by lines.
+  for (const part of [value, ...value.split(/\r?\n/)]) {
+    const v = part.trim()
+    // Very short values would blank out ordinary words; GitHub's own masking has the same floor.
+    if (v.length < 3) continue
+    for (const f of forms(v)) {
+      secrets.add(f)
+      longest = Math.max(longest, f.length)
+    }
+  }
 }
 
 export function redact(text: string): string {
@@ -16,4 +30,37 @@ export function redact(text: string): string {
     if (out.includes(s)) out = out.split(s).join(MASK)
   }
   return out
+}
+
+/** A line longer than this is passed on before its end arrives. */
+const HOLD_LIMIT = 64 * 1024
+
+/**
+ * Redacts text that arrives in pieces (a program's output): a secret split across two
+ * pieces is still caught, because only whole lines are passed on, redacted.
+ */
+export class RedactingStream {
+  private pending = ''
+
+  constructor(private readonly out: (text: string) => void) {}
+
+  write(chunk: string): void {
+    const text = this.pending + chunk
+    const cut = text.lastIndexOf('\n') + 1
+    let ready = text.slice(0, cut)
+    this.pending = text.slice(cut)
+    if (this.pending.length > HOLD_LIMIT) {
+      // Keep back only what could be the start of a secret whose end has not arrived yet.
+      const r = redact(this.pending)
+      const back = Math.min(r.length, Math.max(0, longest - 1))
+      ready += r.slice(0, r.length - back)
+      this.pending = r.slice(r.length - back)
+    }
+    if (ready) this.out(redact(ready))
+  }
+
+  end(): void {
+    if (this.pending) this.out(redact(this.pending))
+    this.pending = ''
+  }
 }
