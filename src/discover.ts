@@ -67,7 +67,7 @@ export function readChart(dir: string, where = join(dir, 'Chart.yaml')): ChartYa
 /** `charts/<one>/Chart.yaml` when there is exactly one. */
 export function findChart(workspace: string): string[] {
   const root = join(workspace, 'charts')
-  if (!existsSync(root)) return []
+  if (!existsSync(root) || !statSync(root).isDirectory()) return []
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'Chart.yaml')))
     .map((d) => join(root, d.name))
