@@ -452,6 +452,11 @@ export function parseImages(raw: string, path: (p: string) => string): ImageSpec
         `an existing Dockerfile for '${name}'; ${df ? `'${df}'` : `'${context}/Dockerfile'`} does not exist`
       )
     }
+    if (!statSync(dockerfile).isFile()) {
+      throw new Invalid(
+        `a Dockerfile for '${name}' that is a file; ${df ? `'${df}'` : `'${context}/Dockerfile'`} is a folder`
+      )
+    }
     const values = str(obj, 'values', i)
     if (values !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(values)) {
       throw new Invalid(

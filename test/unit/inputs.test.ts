@@ -318,6 +318,10 @@ describe('inputs refused before anything starts', () => {
     [{ 'wait-timeout': '500ms' }, "between 1s and 6h, got '500ms'"],
     [{ 'wait-timeout': '6h1s' }, "between 1s and 6h, got '6h1s'"],
     [
+      { images: '- name: api\n  context: docker/backend\n  dockerfile: ../../values-dir' },
+      "input 'images' must be a Dockerfile for 'api' that is a file; '../../values-dir' is a folder"
+    ],
+    [
       { 'values-files': 'values-dir' },
       "input 'values-files' must be a list of files; 'values-dir' is a folder"
     ],
