@@ -5,10 +5,24 @@ let longest = 0
 
 export const MASK = '***'
 
-/** How a value looks when a program prints it inside JSON, a URL or a base64 field. */
+/**
+ * How a value looks when a program prints it inside JSON (kubectl's Go encoder also escapes
+ * < > &), a single-quoted YAML string, a URL or a base64 field.
+ */
 function forms(v: string): string[] {
   const json = JSON.stringify(v).slice(1, -1)
-  return [v, json, encodeURIComponent(v), Buffer.from(v, 'utf8').toString('base64')]
+  const goJson = json.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  )
+  return [
+    v,
+    json,
+    goJson,
+    v.replace(/'/g, "''"),
+    encodeURIComponent(v),
+    Buffer.from(v, 'utf8').toString('base64')
+  ]
 }
 
 export function registerSecret(value: string): void {

@@ -15,9 +15,11 @@ import { standIn } from '../support/stand-in.js'
 const SECRET = 'canary-Zq81-x7'
 const SPACED = 'two  spaces  inside-9k'
 const QUOTED = 'quote"and\\slash-4m'
+const HTML = "a<b>&c'd-2p"
 registerSecret(SECRET)
 registerSecret(SPACED)
 registerSecret(QUOTED)
+registerSecret(HTML)
 
 let dir: string
 beforeEach(() => {
@@ -61,6 +63,10 @@ describe('redacting output that arrives in pieces', () => {
     s.write(SECRET.slice(9) + ' end')
     s.end()
     expect(out.join('')).toBe(`${long}*** end`)
+  })
+
+  it('masks the forms kubectl JSON and helm YAML give a secret', () => {
+    expect(redact(`"a\\u003cb\\u003e\\u0026c'd-2p" 'a<b>&c''d-2p'`)).toBe(`"***" '***'`)
   })
 
   it('masks the JSON, URL and base64 forms a program prints', () => {
