@@ -18,6 +18,7 @@ import {
 } from './report/model.js'
 import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
+import { summaryText } from './report/untrusted.js'
 import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
 import { State, save } from './state.js'
@@ -180,7 +181,7 @@ async function refuse(problems: string[], summaryOff: boolean): Promise<void> {
     try {
       await core.summary
         .addRaw(`### ⛔ **error** — the inputs were refused; nothing was started\n\n`)
-        .addList(problems.map(plainText))
+        .addList(problems.map((p) => summaryText(p, 1000)))
         .write()
     } catch {
       // no summary file outside a runner
@@ -189,15 +190,4 @@ async function refuse(problems: string[], summaryOff: boolean): Promise<void> {
   // One annotation per problem: setFailed would print the last one a second time.
   for (const p of problems) core.error(p)
   process.exitCode = core.ExitCode.Failure
-}
-
-/** A problem may quote the chart's own text: no HTML, no mention, no link, no marker. */
-function plainText(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/@/g, '@\u200b')
-    .replace(/:\/\//g, ':\u200b//')
-    .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}\u200b.`)
 }
