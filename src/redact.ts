@@ -7,7 +7,8 @@ export const MASK = '***'
 
 /**
  * How a value looks when a program prints it inside JSON (kubectl's Go encoder also escapes
- * < > &), a single-quoted YAML string, a URL or a base64 field.
+ * < > &), a single-quoted YAML string, a URL (helm's `urlquery` writes a space as `+`), and
+ * each of those in base64, whole or inside a longer base64 text.
  */
 function forms(v: string): string[] {
   const json = JSON.stringify(v).slice(1, -1)
@@ -15,14 +16,35 @@ function forms(v: string): string[] {
     /[<>&\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
   )
+  const uri = encodeURIComponent(v)
+  const query = uri
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  const text = [...new Set([v, json, goJson, v.replace(/'/g, "''"), uri, query])]
   return [
-    v,
-    json,
-    goJson,
-    v.replace(/'/g, "''"),
-    encodeURIComponent(v),
-    Buffer.from(v, 'utf8').toString('base64')
+    ...text,
+    ...text.map((t) => Buffer.from(t, 'utf8').toString('base64')),
+    ...text.flatMap(embeddedBase64)
   ]
+}
+
+/**
+ * The part of a longer base64 text that encodes the value, for each of the three offsets it can
+ * start at (a password inside a base64 `DATABASE_URL` of a Secret): only the characters that
+ * depend on the value alone, so the text around it does not matter.
+ */
+function embeddedBase64(v: string): string[] {
+  const bytes = Buffer.from(v, 'utf8')
+  const out: string[] = []
+  for (const shift of [0, 1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64')
+    const from = Math.ceil((8 * shift) / 6)
+    const to = Math.floor((8 * (shift + bytes.length)) / 6)
+    const part = b64.slice(from, to)
+    // Too short a part would mask ordinary base64 by chance.
+    if (part.length >= 6) out.push(part)
+  }
+  return out
 }
 
 export function registerSecret(value: string): void {

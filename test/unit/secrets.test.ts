@@ -65,6 +65,18 @@ describe('redacting output that arrives in pieces', () => {
     expect(out.join('')).toBe(`${long}*** end`)
   })
 
+  it.each([0, 1, 2, 5])('masks a secret inside a longer base64 text, %i bytes in', (offset) => {
+    const url = `${'p'.repeat(offset)}postgresql://todo:${SECRET}@db:5432/todo`
+    const shown = redact(Buffer.from(url).toString('base64'))
+    expect(shown).toContain('***')
+    // What is left of the base64 text decodes to no part of the secret longer than 2 bytes.
+    for (const piece of shown.split('***')) {
+      const decoded = Buffer.from(piece.replace(/[^A-Za-z0-9+/]/g, ''), 'base64').toString('latin1')
+      for (let i = 0; i + 3 <= SECRET.length; i++)
+        expect(decoded).not.toContain(SECRET.slice(i, i + 3))
+    }
+  })
+
   it('masks the forms kubectl JSON and helm YAML give a secret', () => {
     expect(redact(`"a\\u003cb\\u003e\\u0026c'd-2p" 'a<b>&c''d-2p'`)).toBe(`"***" '***'`)
   })
