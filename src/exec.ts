@@ -106,13 +106,26 @@ export class ToolOutputError extends Error {
   }
 }
 
-/** Parses a program's stdout as JSON, or says which command printed what instead. */
+/**
+ * Parses a program's stdout as JSON, or says which command printed what instead. Every text in
+ * the answer (keys and values) is redacted as it is parsed.
+ */
 export function parseJsonOutput<T>(tool: string, args: readonly string[], stdout: string): T {
   try {
-    return JSON.parse(stdout) as T
+    return JSON.parse(stdout, (_key, value: unknown) => redactValue(value)) as T
   } catch {
     throw new ToolOutputError(tool, args, 'output that is not JSON', stdout)
   }
+}
+
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value)
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const obj = value as Record<string, unknown>
+  const keys = Object.keys(obj)
+  if (keys.every((k) => redact(k) === k)) return obj
+  // fromEntries defines each key as its own: a `__proto__` key stays a key.
+  return Object.fromEntries(keys.map((k) => [redact(k), obj[k]]))
 }
 
 function keep(buf: string, chunk: string): string {
@@ -129,11 +142,25 @@ export function run(
   args: readonly string[],
   opts: RunOptions = {}
 ): Promise<RunResult> {
+  return execute(tool, args, opts, false)
+}
+
+/**
+ * `run`, also keeping stdout as printed (`raw`) for a parser that redacts what it parsed:
+ * a secret that happens to be `true` must not turn a JSON answer into something unreadable.
+ */
+function execute(
+  tool: string,
+  args: readonly string[],
+  opts: RunOptions,
+  keepRaw: boolean
+): Promise<RunResult & { raw?: string }> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const started = Date.now()
   return new Promise((resolve, reject) => {
     let stdout = ''
     let stderr = ''
+    let raw = ''
     let timedOut = false
     let settled = false
     const child = spawn(tool, [...args], {
@@ -158,7 +185,10 @@ export function run(
     }, timeoutMs)
     child.stdout.setEncoding('utf8')
     child.stderr.setEncoding('utf8')
-    child.stdout.on('data', (d: string) => out.write(d))
+    child.stdout.on('data', (d: string) => {
+      if (keepRaw) raw = keep(raw, d)
+      out.write(d)
+    })
     child.stderr.on('data', (d: string) => err.write(d))
     child.stdin.on('error', () => undefined)
     child.stdin.end(opts.input ?? '')
@@ -176,7 +206,13 @@ export function run(
       out.end()
       err.end()
       const exitCode = code ?? (signal ? 128 : 1)
-      const result = { exitCode, stdout, stderr, durationMs: Date.now() - started }
+      const result = {
+        exitCode,
+        stdout,
+        stderr,
+        durationMs: Date.now() - started,
+        ...(keepRaw ? { raw } : {})
+      }
       if (timedOut || (exitCode !== 0 && !opts.allowFailure)) {
         const tail = lastLines(stderr) || lastLines(stdout)
         reject(new ToolError(tool, args, timedOut ? null : exitCode, tail, timedOut, timeoutMs))
@@ -206,8 +242,8 @@ export async function runJson<T>(
   args: readonly string[],
   opts: RunOptions = {}
 ): Promise<T> {
-  const { stdout } = await run(tool, args, opts)
-  return parseJsonOutput<T>(tool, args, stdout)
+  const { raw } = await execute(tool, args, opts, true)
+  return parseJsonOutput<T>(tool, args, raw ?? '')
 }
 
 /** A program left running in the background (a port-forward), stopped by its owner. */

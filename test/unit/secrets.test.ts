@@ -142,6 +142,16 @@ describe('exec', () => {
     expect(String(err)).not.toContain('spaces')
   })
 
+  it('reads a JSON answer whole even when a secret is a word of JSON, and redacts its texts', async () => {
+    registerSecret('true')
+    const answer = { ready: true, message: `auth true failed for ${SECRET}`, [SECRET]: 1 }
+    const doc = await runJson<Record<string, unknown>>(node, [
+      '-e',
+      `console.log(JSON.stringify(${JSON.stringify(answer)}))`
+    ])
+    expect(doc).toEqual({ ready: true, message: 'auth *** failed for ***', '***': 1 })
+  })
+
   it('names the whole command when a program prints something that is not JSON', async () => {
     const err = await runJson(node, ['-e', 'console.log("Error: oops")', '--', 'a', 'b']).catch(
       (e: Error) => e
