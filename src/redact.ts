@@ -2,6 +2,8 @@
 // everything that leaves it (logs, errors, report, comment, diagnostics) passes through redact().
 const secrets = new Set<string>()
 let longest = 0
+/** Every form of every secret in one pattern, longest first; rebuilt when one is added. */
+let pattern: RegExp | undefined
 
 export const MASK = '***'
 
@@ -54,18 +56,24 @@ export function registerSecret(value: string): void {
     // Very short values would blank out ordinary words; GitHub's own masking has the same floor.
     if (v.length < 3) continue
     for (const f of forms(v)) {
+      if (secrets.has(f)) continue
       secrets.add(f)
       longest = Math.max(longest, f.length)
+      pattern = undefined
     }
   }
 }
 
 export function redact(text: string): string {
-  let out = text
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (out.includes(s)) out = out.split(s).join(MASK)
-  }
-  return out
+  if (secrets.size === 0 || text === '') return text
+  pattern ??= new RegExp(
+    [...secrets]
+      .sort((a, b) => b.length - a.length)
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('|'),
+    'g'
+  )
+  return text.replace(pattern, MASK)
 }
 
 /** A line longer than this is passed on before its end arrives. */
