@@ -15,7 +15,9 @@ export enum State {
   Status = 'status',
   CacheKey = 'cacheKey',
   CacheHit = 'cacheHit',
-  CachePath = 'cachePath'
+  CachePath = 'cachePath',
+  /** The folder of the secret values file, saved before the file is written. */
+  SecretsDir = 'secretsDir'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {
