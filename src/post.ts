@@ -13,18 +13,21 @@ export function shouldClean(cleanup: string, status: string): boolean {
 }
 
 /**
- * The secret values file, if main left it behind (killed or cancelled while helm ran): removed
- * whatever `cleanup` says, before anything else.
+ * The secret values file or the run's helm repository config (which may hold a copied
+ * password), if main left them behind (killed or cancelled while helm ran): removed whatever
+ * `cleanup` says, before anything else.
  */
 export function removeSecretValues(dir: string): void {
   // Only a folder of ours: the state file is written by main, but never trust a path blindly.
-  if (!dir || !/^minikube-preview-secrets-\d+$/.test(basename(dir)) || !existsSync(dir)) return
+  const ours = /^minikube-preview-(secrets|helm-repositories)-\d+$/.exec(basename(dir))
+  if (!dir || !ours || !existsSync(dir)) return
+  const what = ours[1] === 'secrets' ? 'secret values file' : 'helm repository config'
   try {
     rmSync(dir, { recursive: true, force: true })
-    core.info('removed the secret values file main left behind')
+    core.info(`removed the ${what} main left behind`)
   } catch (err) {
     core.warning(
-      `Could not remove the secret values folder ${dir}: ${err instanceof Error ? err.message : String(err)}`
+      `Could not remove the ${what} folder ${dir}: ${err instanceof Error ? err.message : String(err)}`
     )
   }
 }
@@ -34,6 +37,7 @@ export async function post(): Promise<void> {
   // Post reads only the state main saved; no program it starts needs the inputs.
   for (const k of Object.keys(process.env)) if (/^INPUT_/i.test(k)) delete process.env[k]
   removeSecretValues(load(State.SecretsDir))
+  removeSecretValues(load(State.RepositoriesDir))
   await saveCache()
   const cleanup = load(State.Cleanup) || 'always'
   const status = load(State.Status) || 'error'

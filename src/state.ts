@@ -17,7 +17,9 @@ export enum State {
   CacheHit = 'cacheHit',
   CachePath = 'cachePath',
   /** The folder of the secret values file, saved before the file is written. */
-  SecretsDir = 'secretsDir'
+  SecretsDir = 'secretsDir',
+  /** The run's own helm repository config (it may hold a copied password), saved likewise. */
+  RepositoriesDir = 'repositoriesDir'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {

@@ -116,6 +116,8 @@ export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<
     }
   }
   const dir = join(ctx.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
+  // Saved first: if this process is killed while helm runs, the post step removes the folder.
+  save(State.RepositoriesDir, dir)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const repos: RepositoryPaths = {

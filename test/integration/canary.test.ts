@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   makeRunner,
@@ -317,5 +317,44 @@ describe('secrets never leave a run', () => {
     expect(readFileSync(file, 'utf8')).toContain(CANARY)
     await expectNoLeak(w, main)
     expect(existsSync(file)).toBe(false)
+  })
+
+  it("main killed while chart repositories are added: post removes the run's repository config", async () => {
+    const w = await world({
+      helm: [
+        { match: ['env', 'HELM_REPOSITORY_CONFIG'], stdout: '/nonexistent/repositories.yaml\n' },
+        { match: ['repo', 'add'], stay: 'forever' }
+      ]
+    })
+    const chart = join(w.runner.workspace, 'charts', 'todo')
+    writeFileSync(
+      join(chart, 'Chart.yaml'),
+      'apiVersion: v2\nname: todo\nversion: 0.1.0\ndependencies:\n  - name: db\n    version: 1.0.0\n    repository: http://127.0.0.1:9/charts\n'
+    )
+    writeFileSync(
+      join(chart, 'Chart.lock'),
+      'dependencies:\n  - name: db\n    version: 1.0.0\n    repository: http://127.0.0.1:9/charts\ndigest: sha256:0\ngenerated: "2026-01-01T00:00:00Z"\n'
+    )
+    const adding = (): boolean =>
+      w.tools.helm.argvs().some((a) => a[0] === 'repo' && a[1] === 'add')
+    cleanups.push(() => {
+      for (const c of w.tools.helm.calls())
+        if (c.argv[0] === 'repo' && c.pid) {
+          try {
+            process.kill(c.pid, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
+    })
+    const main = await w.run({}, { killWhen: adding })
+    expect(adding(), main.stdout).toBe(true)
+    expect(main.exitCode).not.toBe(0)
+    const add = w.tools.helm.argvs().find((a) => a[0] === 'repo' && a[1] === 'add') ?? []
+    const config = add[add.indexOf('--repository-config') + 1] ?? ''
+    expect(config).toMatch(/minikube-preview-helm-repositories-\d+\/repositories\.yaml$/)
+    expect(existsSync(config)).toBe(true)
+    await expectNoLeak(w, main)
+    expect(existsSync(dirname(config))).toBe(false)
   })
 })
