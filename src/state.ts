@@ -15,7 +15,11 @@ export enum State {
   Status = 'status',
   CacheKey = 'cacheKey',
   CacheHit = 'cacheHit',
-  CachePath = 'cachePath'
+  CachePath = 'cachePath',
+  /** The folder of the secret values file, saved before the file is written. */
+  SecretsDir = 'secretsDir',
+  /** The run's own helm repository config (it may hold a copied password), saved likewise. */
+  RepositoriesDir = 'repositoriesDir'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {
