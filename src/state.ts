@@ -15,7 +15,13 @@ export enum State {
   Status = 'status',
   CacheKey = 'cacheKey',
   CacheHit = 'cacheHit',
-  CachePath = 'cachePath'
+  /** Newline-separated folders of the minikube cache. */
+  CachePath = 'cachePath',
+  DockerPath = 'dockerPath',
+  /** A buildx builder this run created, removed in post. */
+  Builder = 'builder',
+  /** JSON of the docker environment the builder was created with (docker-env). */
+  BuilderEnv = 'builderEnv'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {
