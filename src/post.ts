@@ -3,7 +3,7 @@ import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { run } from './exec.js'
 import { State, load } from './state.js'
-import { removeBuilderArgs } from './tools/docker.js'
+import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
 
 /** Whether the post step removes what main created. */
 export function shouldClean(cleanup: string, status: string): boolean {
@@ -43,31 +43,21 @@ async function saveCache(): Promise<void> {
   }
 }
 
-/** The buildx builder main created for the layer cache (never one named by `builder`). */
+/** The buildx builder main created for the layer cache (never one named by `builder`), and its context. */
 async function removeBuilder(): Promise<void> {
-  const name = load(State.Builder)
   const docker = load(State.DockerPath)
-  if (!name || !docker) return
-  let env: NodeJS.ProcessEnv = process.env
-  try {
-    const saved = load(State.BuilderEnv)
-    if (saved) env = { ...process.env, ...(JSON.parse(saved) as Record<string, string>) }
-  } catch {
-    // the builder was created against the runner's daemon
-  }
-  const r = await run(docker, removeBuilderArgs(name), {
-    timeoutMs: 120_000,
-    env,
-    allowFailure: true
-  }).catch((err: unknown) => ({
-    exitCode: 1,
-    stderr: err instanceof Error ? err.message : String(err)
-  }))
-  if (r.exitCode === 0) core.info(`removed the buildx builder ${name}`)
-  else
-    core.warning(
-      `Could not remove the buildx builder ${name}: ${r.stderr.trim().split('\n').pop() ?? ''}`
+  if (!docker) return
+  const remove = async (what: string, args: string[]): Promise<void> => {
+    const r = await run(docker, args, { timeoutMs: 120_000, allowFailure: true }).catch(
+      (err: unknown) => ({ exitCode: 1, stderr: err instanceof Error ? err.message : String(err) })
     )
+    if (r.exitCode === 0) core.info(`removed the ${what}`)
+    else core.warning(`Could not remove the ${what}: ${r.stderr.trim().split('\n').pop() ?? ''}`)
+  }
+  const name = load(State.Builder)
+  if (name) await remove(`buildx builder ${name}`, removeBuilderArgs(name))
+  const context = load(State.DockerContext)
+  if (context) await remove(`docker context ${context}`, removeContextArgs(context))
 }
 
 async function deleteMinikube(): Promise<void> {

@@ -20,8 +20,8 @@ export enum State {
   DockerPath = 'dockerPath',
   /** A buildx builder this run created, removed in post. */
   Builder = 'builder',
-  /** JSON of the docker environment the builder was created with (docker-env). */
-  BuilderEnv = 'builderEnv'
+  /** A docker context created for that builder (the cluster's Docker, with docker-env). */
+  DockerContext = 'dockerContext'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {

@@ -46,11 +46,17 @@ async function prepare(ctx: RunContext, docker: Docker, log: StepLog): Promise<B
   if (cache.kind === 'none') return { cache, created: false }
   const name = builderName(process.env)
   try {
-    // Saved before it exists: post removes a half-created builder too.
-    save(State.Builder, name)
+    // Saved before they exist: post removes a half-created builder too.
     save(State.DockerPath, docker.path)
-    if (ctx.dockerEnv) save(State.BuilderEnv, JSON.stringify(ctx.dockerEnv))
-    await docker.createBuilder(name, BUILDER_TIMEOUT_MS)
+    let endpoint: string | undefined
+    if (ctx.dockerEnv) {
+      // The builder runs in the cluster's Docker, so `--load` puts images where pods find them.
+      save(State.DockerContext, name)
+      await docker.createContext(name, ctx.dockerEnv)
+      endpoint = name
+    }
+    save(State.Builder, name)
+    await docker.createBuilder(name, BUILDER_TIMEOUT_MS, endpoint)
     log.info(`created the docker-container builder '${name}' for the ${cache.kind} layer cache`)
     return { cache, builder: name, created: true }
   } catch (err) {

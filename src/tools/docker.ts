@@ -49,9 +49,30 @@ export function buildxArgs(image: ImageSpec, reference: string, o: BuildxOptions
   ]
 }
 
-/** A BuildKit in a container of the daemon docker talks to: the builder that can export caches. */
-export function createBuilderArgs(name: string): string[] {
-  return ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap']
+/**
+ * A BuildKit in a container of the daemon docker talks to (or of the docker context named
+ * `endpoint`): the builder that can export caches and tarballs.
+ */
+export function createBuilderArgs(name: string, endpoint?: string): string[] {
+  const args = ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap']
+  return endpoint ? [...args, endpoint] : args
+}
+
+/**
+ * A docker context for the daemon `DOCKER_HOST` and its TLS files name. buildx will not create a
+ * builder from TLS settings in the environment (as `minikube docker-env` gives), only from a context.
+ */
+export function createContextArgs(name: string, env: Record<string, string>): string[] {
+  const fields = [`host=${env['DOCKER_HOST'] ?? ''}`]
+  const certs = env['DOCKER_CERT_PATH']
+  if (certs && env['DOCKER_TLS_VERIFY']) {
+    fields.push(`ca=${certs}/ca.pem`, `cert=${certs}/cert.pem`, `key=${certs}/key.pem`)
+  }
+  return ['context', 'create', name, '--docker', fields.map(csvField).join(',')]
+}
+
+export function removeContextArgs(name: string): string[] {
+  return ['context', 'rm', '--force', name]
 }
 
 export function removeBuilderArgs(name: string): string[] {
@@ -87,8 +108,14 @@ export class Docker {
     return run(this.path, args, { timeoutMs, env, sink: this.sink, allowFailure: true })
   }
 
-  async createBuilder(name: string, timeoutMs: number): Promise<void> {
-    await run(this.path, createBuilderArgs(name), { timeoutMs, env: this.env, sink: this.sink })
+  async createBuilder(name: string, timeoutMs: number, endpoint?: string): Promise<void> {
+    const o = { timeoutMs, env: this.env, sink: this.sink }
+    await run(this.path, createBuilderArgs(name, endpoint), o)
+  }
+
+  async createContext(name: string, daemon: Record<string, string>): Promise<void> {
+    const o = { timeoutMs: 60_000, env: this.env, sink: this.sink }
+    await run(this.path, createContextArgs(name, daemon), o)
   }
 
   async inspect(reference: string): Promise<InspectedImage> {

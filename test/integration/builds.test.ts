@@ -247,6 +247,8 @@ describe('image builds with a layer cache, through the bundled action', () => {
   it('loads into the cluster Docker with docker-env, on a builder created there', async () => {
     const { runner, tools } = await setup({
       docker: [
+        { match: ['context', 'create'], stdout: 'minikube-preview\n' },
+        { match: ['context', 'rm'], stdout: 'minikube-preview\n' },
         ...buildx(),
         { match: ['image', 'inspect'], stdout: JSON.stringify({ Id: IMAGE_ID, Size: 42 }) }
       ]
@@ -254,19 +256,44 @@ describe('image builds with a layer cache, through the bundled action', () => {
     const { main, post } = await mainAndPost(runner, tools, { 'image-load': 'docker-env' }, GHA_ENV)
     expect(main.exitCode, main.stdout).toBe(0)
     const calls = tools.docker.calls()
-    const build = calls.find((c) => c.argv[1] === 'build')
-    expect(build?.argv).toContain('--load')
-    expect(build?.argv).not.toContain('--output')
-    // The builder lives in the cluster's Docker: created, used and removed through docker-env.
-    for (const c of calls) expect(c.env?.['DOCKER_HOST']).toBe('tcp://192.168.49.2:2376')
+    const name = calls[0]?.argv[2] as string
+    // buildx refuses TLS settings from the environment: the cluster's Docker becomes a context.
     expect(calls.map((c) => c.argv.slice(0, 2))).toEqual([
+      ['context', 'create'],
       ['buildx', 'create'],
       ['buildx', 'build'],
       ['image', 'inspect'],
-      ['buildx', 'rm']
+      ['buildx', 'rm'],
+      ['context', 'rm']
+    ])
+    expect(calls[0]?.argv).toEqual([
+      'context',
+      'create',
+      name,
+      '--docker',
+      'host=tcp://192.168.49.2:2376,ca=/home/runner/.minikube/certs/ca.pem,cert=/home/runner/.minikube/certs/cert.pem,key=/home/runner/.minikube/certs/key.pem'
+    ])
+    expect(calls[1]?.argv).toEqual([
+      'buildx',
+      'create',
+      '--name',
+      name,
+      '--driver',
+      'docker-container',
+      '--bootstrap',
+      name
+    ])
+    const build = calls[2]?.argv ?? []
+    expect(build).toContain('--load')
+    expect(build).not.toContain('--output')
+    expect(calls[3]?.env?.['DOCKER_HOST']).toBe('tcp://192.168.49.2:2376')
+    expect(calls.slice(4).map((c) => c.argv)).toEqual([
+      ['buildx', 'rm', name],
+      ['context', 'rm', '--force', name]
     ])
     expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([])
     expect(post.warnings).toEqual([])
+    expect(reportImages(main)[0]).toMatchObject({ id: IMAGE_ID, delivery: 'docker-env' })
   })
 
   it('warns, and does not fail, when the cache can be neither read nor written', async () => {
