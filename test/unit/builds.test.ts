@@ -199,6 +199,20 @@ describe("BuildKit's plain output", () => {
     expect(p.cacheWarnings).toEqual([])
   })
 
+  it.each([
+    // Recorded on BuildKit v0.34.2 (remote builder), buildx v0.38.2, `build-cache: local`.
+    ['real-cold-local.txt', 0, 1],
+    ['real-warm-local.txt', 5, 0],
+    ['real-changed-local.txt', 3, 0]
+  ])('counts %s: %i of 5 steps cached', (name, cached, warnings) => {
+    const p = parseBuildOutput(fixture(name))
+    expect([p.cached, p.steps]).toEqual([cached, 5])
+    expect(p.failed).toBeUndefined()
+    expect(p.cacheImport).toEqual([])
+    expect(p.cacheExport).toEqual([])
+    expect(p.cacheWarnings).toHaveLength(warnings)
+  })
+
   it('names the failing step and its last output lines', () => {
     const p = parseBuildOutput(fixture('run-fails.txt'))
     expect(p.failed?.step).toBe('[builder 4/5] RUN pip install --no-cache-dir -r requirements.txt')
