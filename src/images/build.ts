@@ -36,31 +36,44 @@ export async function buildImage(
   if (setup.cache.kind !== 'none') info.cache = setup.cache.kind
   ctx.report.images.push(info)
 
-  let args: string[]
   let metadataFile: string | undefined
+  let argsWith = (_cache: BuildCache): string[] => buildArgs(image, reference)
   if (setup.builder) {
+    const builder = setup.builder
     const dir = imagesDir(ctx)
     mkdirSync(dir, { recursive: true })
     const base = join(dir, cacheScope(image.name))
-    metadataFile = `${base}.metadata.json`
+    const metadata = `${base}.metadata.json`
+    metadataFile = metadata
     // With docker-env the cluster's Docker is the daemon: load into it. Otherwise a tarball
     // that `minikube image load` reads, without a round trip through the runner's daemon.
     if (!ctx.dockerEnv) info.tarball = `${base}.tar`
-    args = buildxArgs(image, reference, {
-      builder: setup.builder,
-      cacheArgs: cacheArgs(setup.cache, image.name),
-      output: info.tarball ? { tarball: info.tarball } : 'load',
-      metadataFile
-    })
-  } else {
-    args = buildArgs(image, reference)
+    const output = info.tarball ? { tarball: info.tarball } : ('load' as const)
+    argsWith = (cache) =>
+      buildxArgs(image, reference, {
+        builder,
+        cacheArgs: cacheArgs(cache, image.name),
+        output,
+        metadataFile: metadata
+      })
   }
   const firstLocalRun = isFirstLocalRun(setup.cache, image.name)
 
   const started = Date.now()
-  const result = await docker.build(args, BUILD_TIMEOUT_MS)
+  let result = await docker.build(argsWith(setup.cache), BUILD_TIMEOUT_MS)
+  let output = `${result.stdout}\n${result.stderr}`
+  const unsupported = /(Cache export is not supported for the \S+ driver)/.exec(output)?.[1]
+  if (result.exitCode !== 0 && unsupported && setup.cache.kind !== 'none') {
+    // A builder named by `builder` may be one that cannot export caches (the docker driver).
+    core.warning(
+      `The builder '${setup.builder}' cannot keep a layer cache (${unsupported}); building ${image.name} without one`
+    )
+    delete info.cache
+    result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
+    output = `${result.stdout}\n${result.stderr}`
+  }
   info.buildMs = Date.now() - started
-  const progress = parseBuildOutput(`${result.stdout}\n${result.stderr}`)
+  const progress = parseBuildOutput(output)
   info.steps = progress.steps
   info.cachedSteps = progress.cached
   if (result.exitCode !== 0) {

@@ -244,6 +244,35 @@ describe('image builds with a layer cache, through the bundled action', () => {
     ])
   })
 
+  it('builds without the cache, with a warning, on a builder that cannot export one', async () => {
+    const ok = buildx()[2] as Rule
+    const { runner, tools } = await setup({
+      docker: [
+        {
+          match: ['buildx', 'build'],
+          sequence: [
+            {
+              exitCode: 1,
+              stderr:
+                '#0 building with "default" instance using docker driver\n\nERROR: failed to build: Cache export is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/build-cache-backends/\n'
+            },
+            { stderr: ok.stderr, writes: ok.writes }
+          ]
+        }
+      ]
+    })
+    const { main } = await mainAndPost(runner, tools, { builder: 'default' }, GHA_ENV)
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.warnings.join('\n')).toContain(
+      "The builder 'default' cannot keep a layer cache (Cache export is not supported for the docker driver); building todo-api without one"
+    )
+    const builds = dockerCalls(tools)
+    expect(builds).toHaveLength(2)
+    expect(builds[0]).toContain('--cache-to')
+    expect(builds[1]).toEqual(buildxArgv(runner, 'default', []))
+    expect(reportImages(main)[0]?.cache).toBeUndefined()
+  })
+
   it('loads into the cluster Docker with docker-env, on a builder created there', async () => {
     const { runner, tools } = await setup({
       docker: [
