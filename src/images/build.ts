@@ -48,12 +48,11 @@ export async function buildImage(
     // With docker-env the cluster's Docker is the daemon: load into it. Otherwise a tarball
     // that `minikube image load` reads, without a round trip through the runner's daemon.
     if (!ctx.dockerEnv) info.tarball = `${base}.tar`
-    const output = info.tarball ? { tarball: info.tarball } : ('load' as const)
     argsWith = (cache) =>
       buildxArgs(image, reference, {
         builder,
         cacheArgs: cacheArgs(cache, image.name),
-        output,
+        output: info.tarball ? { tarball: info.tarball } : 'load',
         metadataFile: metadata
       })
   }
@@ -62,13 +61,16 @@ export async function buildImage(
   const started = Date.now()
   let result = await docker.build(argsWith(setup.cache), BUILD_TIMEOUT_MS)
   let output = `${result.stdout}\n${result.stderr}`
-  const unsupported = /(Cache export is not supported for the \S+ driver)/.exec(output)?.[1]
-  if (result.exitCode !== 0 && unsupported && setup.cache.kind !== 'none') {
-    // A builder named by `builder` may be one that cannot export caches (the docker driver).
+  const unsupported = /((?:Cache export|Docker exporter) is not supported for the \S+ driver)/.exec(
+    output
+  )?.[1]
+  if (result.exitCode !== 0 && unsupported) {
+    // A builder named by `builder` may use the docker driver: no cache export, no tarball.
     core.warning(
-      `The builder '${setup.builder}' cannot keep a layer cache (${unsupported}); building ${image.name} without one`
+      `The builder '${setup.builder}' cannot keep a layer cache or export a tarball (${unsupported}); building ${image.name} into its daemon without a cache`
     )
     delete info.cache
+    delete info.tarball
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   }

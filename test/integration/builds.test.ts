@@ -244,32 +244,51 @@ describe('image builds with a layer cache, through the bundled action', () => {
     ])
   })
 
-  it('builds without the cache, with a warning, on a builder that cannot export one', async () => {
-    const ok = buildx()[2] as Rule
+  it('builds into the daemon, with a warning, on a builder of the docker driver', async () => {
     const { runner, tools } = await setup({
       docker: [
         {
-          match: ['buildx', 'build'],
-          sequence: [
-            {
-              exitCode: 1,
-              stderr:
-                '#0 building with "default" instance using docker driver\n\nERROR: failed to build: Cache export is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/build-cache-backends/\n'
-            },
-            { stderr: ok.stderr, writes: ok.writes }
-          ]
-        }
+          match: ['buildx', 'build', '--cache-to'],
+          exitCode: 1,
+          stderr: fixture('real-docker-driver-cache.txt')
+        },
+        {
+          match: ['buildx', 'build', '--output'],
+          exitCode: 1,
+          stderr: fixture('real-docker-driver-tarball.txt')
+        },
+        { match: ['buildx', 'build', '--load'], stderr: fixture('real-warm-local.txt') }
       ]
     })
     const { main } = await mainAndPost(runner, tools, { builder: 'default' }, GHA_ENV)
     expect(main.exitCode, main.stdout).toBe(0)
     expect(main.warnings.join('\n')).toContain(
-      "The builder 'default' cannot keep a layer cache (Cache export is not supported for the docker driver); building todo-api without one"
+      "The builder 'default' cannot keep a layer cache or export a tarball (Cache export is not supported for the docker driver); building todo-api into its daemon without a cache"
     )
-    const builds = dockerCalls(tools)
-    expect(builds).toHaveLength(2)
-    expect(builds[0]).toContain('--cache-to')
-    expect(builds[1]).toEqual(buildxArgv(runner, 'default', []))
+    const calls = dockerCalls(tools)
+    expect(calls[0]).toContain('--cache-to')
+    expect(calls.slice(1)).toEqual([
+      [
+        'buildx',
+        'build',
+        '--builder',
+        'default',
+        '--progress=plain',
+        '--tag',
+        'todo-api:sha-0123456',
+        '--file',
+        join(runner.workspace, 'docker/api/Dockerfile'),
+        '--load',
+        '--metadata-file',
+        join(runner.temp, 'minikube-preview-images', 'todo-api.metadata.json'),
+        join(runner.workspace, 'docker/api')
+      ],
+      ['image', 'inspect', '--format', '{{json .}}', 'todo-api:sha-0123456']
+    ])
+    expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([
+      ['image', 'load', 'todo-api:sha-0123456']
+    ])
+    expect(reportImages(main)[0]).toMatchObject({ steps: 5, cachedSteps: 5 })
     expect(reportImages(main)[0]?.cache).toBeUndefined()
   })
 
