@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import * as io from '@actions/io'
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RunContext } from '../context.js'
 import type { ImageSpec } from '../inputs.js'
@@ -27,13 +27,14 @@ export async function buildImage(
   const env = ctx.dockerEnv ? { ...process.env, ...ctx.dockerEnv } : process.env
   const docker = new Docker(path, env, log)
   const setup = await buildSetup(ctx, docker, log)
+  const cache = usableCache(setup.cache, image.name)
   const reference = ctx.imageReference(image.name)
   const info: ImageInfo = {
     name: image.name,
     reference,
     delivery: ctx.dockerEnv ? 'docker-env' : undefined
   }
-  if (setup.cache.kind !== 'none') info.cache = setup.cache.kind
+  if (cache.kind !== 'none') info.cache = cache.kind
   ctx.report.images.push(info)
 
   let metadataFile: string | undefined
@@ -56,10 +57,10 @@ export async function buildImage(
         metadataFile: metadata
       })
   }
-  const firstLocalRun = isFirstLocalRun(setup.cache, image.name)
+  const firstLocalRun = isFirstLocalRun(cache, image.name)
 
   const started = Date.now()
-  let result = await docker.build(argsWith(setup.cache), BUILD_TIMEOUT_MS)
+  let result = await docker.build(argsWith(cache), BUILD_TIMEOUT_MS)
   let output = `${result.stdout}\n${result.stderr}`
   const unsupported = /((?:Cache export|Docker exporter) is not supported for the \S+ driver)/.exec(
     output
@@ -105,6 +106,24 @@ export async function buildImage(
   )
   ctx.images.set(image.name, info)
   return info
+}
+
+/**
+ * buildx creates a local cache folder before it builds, and fails the build when it cannot:
+ * a folder that cannot be made is a warning and a build without that cache.
+ */
+function usableCache(cache: BuildCache, name: string): BuildCache {
+  const dir = localCacheDir(cache, name)
+  if (!dir) return cache
+  try {
+    mkdirSync(dir, { recursive: true })
+    accessSync(dir, constants.W_OK)
+    return cache
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err)
+    core.warning(`Could not use the layer cache folder of ${name}; building without it: ${why}`)
+    return { kind: 'none' }
+  }
 }
 
 /** A local cache folder that does not exist yet is a first run, not a cache that cannot be read. */

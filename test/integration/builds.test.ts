@@ -357,6 +357,53 @@ describe('image builds with a layer cache, through the bundled action', () => {
     )
   })
 
+  it.each([
+    [
+      'a registry cache that does not exist yet and cannot be written',
+      'real-registry-cache-broken.txt',
+      { 'build-cache': 'registry', 'build-cache-ref': 'ghcr.io/octo/todo-cache' },
+      [
+        'Could not save the layer cache of todo-api (the image itself is built): error writing layer blob'
+      ]
+    ],
+    [
+      'a local cache folder that cannot be read',
+      'real-local-cache-unreadable.txt',
+      { 'build-cache': 'local', 'build-cache-ref': 'cache' },
+      ['Could not read the layer cache of todo-api: local cache import at']
+    ]
+  ])('warns about %s, and builds', async (_what, output, inputs, warnings) => {
+    const { runner, tools } = await setup({ docker: buildx(fixture(output)) })
+    // The cache folder holds an index.json: not a first run.
+    mkdirSync(join(runner.workspace, 'cache', 'todo-api'), { recursive: true })
+    writeFileSync(join(runner.workspace, 'cache', 'todo-api', 'index.json'), '{broken')
+    const { main } = await mainAndPost(runner, tools, inputs)
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.warnings.map((w) => w.replace(/^::warning::/, ''))).toEqual(
+      warnings.map((w) => expect.stringContaining(w))
+    )
+    // A registry tag that is not there yet is a first run, said in the log only.
+    if (output.includes('registry'))
+      expect(main.stdout).toContain('no layer cache for todo-api yet')
+  })
+
+  it('builds without a local cache, with a warning, when its folder cannot be made', async () => {
+    const { runner, tools } = await setup({ docker: buildx() })
+    writeFileSync(join(runner.workspace, 'not-a-folder'), 'a file\n')
+    const { main } = await mainAndPost(runner, tools, {
+      'build-cache': 'local',
+      'build-cache-ref': 'not-a-folder/cache'
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.warnings.join('\n')).toContain(
+      'Could not use the layer cache folder of todo-api; building without it'
+    )
+    const build = buildCall(tools)
+    expect(build.slice(0, 4)).toEqual(['buildx', 'build', '--builder', expect.any(String)])
+    expect(build).not.toContain('--cache-from')
+    expect(build).not.toContain('--cache-to')
+  })
+
   it('builds without a cache, with a warning, when no builder can be created', async () => {
     const { runner, tools } = await setup({
       docker: [

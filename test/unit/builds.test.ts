@@ -283,6 +283,32 @@ describe("BuildKit's plain output", () => {
     expect([p.cached, p.steps]).toEqual([0, 4])
   })
 
+  it('reads a first registry cache as a miss and a refused cache export, on a build that succeeded', () => {
+    const p = parseBuildOutput(fixture('real-registry-cache-broken.txt'))
+    expect(p.failed).toBeUndefined()
+    expect(p.cacheImport).toEqual([
+      {
+        what: 'importing cache manifest from 127.0.0.1:5765/mp-cache/rec-api:none',
+        error:
+          'failed to configure registry cache importer: 127.0.0.1:5765/mp-cache/rec-api:none: not found'
+      }
+    ])
+    expect(p.cacheExport).toEqual([
+      {
+        what: 'exporting cache to registry',
+        error: expect.stringMatching(/^error writing layer blob: .*connection refused$/)
+      }
+    ])
+  })
+
+  it("keeps buildx's warning about a local cache it could not read", () => {
+    const p = parseBuildOutput(fixture('real-local-cache-unreadable.txt'))
+    expect(p.failed).toBeUndefined()
+    expect(p.cacheWarnings).toEqual([
+      expect.stringContaining('skipped due to err: could not unmarshal')
+    ])
+  })
+
   it('falls back to the last ERROR line when no step failed', () => {
     const p = parseBuildOutput(
       '#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\nERROR: failed to build: failed to solve: dockerfile parse error on line 3: unknown instruction: RUNN\n'
