@@ -1,6 +1,14 @@
 import * as core from '@actions/core'
 import * as io from '@actions/io'
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync
+} from 'node:fs'
 import { join } from 'node:path'
 import type { RunContext } from '../context.js'
 import type { ImageSpec } from '../inputs.js'
@@ -49,6 +57,8 @@ export async function buildImage(
     // With docker-env the cluster's Docker is the daemon: load into it. Otherwise a tarball
     // that `minikube image load` reads, without a round trip through the runner's daemon.
     if (!ctx.dockerEnv) info.tarball = `${base}.tar`
+    // Left by an earlier job on the same runner: never to be taken for this build's output.
+    for (const f of [metadata, `${base}.tar`]) rmSync(f, { force: true })
     argsWith = (cache) =>
       buildxArgs(image, reference, {
         builder,

@@ -424,6 +424,21 @@ describe('image builds with a layer cache, through the bundled action', () => {
     expect(buildCall(tools)[0]).toBe('build')
   })
 
+  it('never loads a tarball an earlier job left behind', async () => {
+    const { runner, tools } = await setup({
+      docker: [{ match: ['buildx', 'build'], stderr: fixture('real-cold-local.txt') }, ...buildx()]
+    })
+    const dir = join(runner.temp, 'minikube-preview-images')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'todo-api.tar'), 'yesterday')
+    const { main } = await mainAndPost(runner, tools, {}, GHA_ENV)
+    expect(main.exitCode).toBe(1)
+    expect(main.errors.join('\n')).toContain(
+      `docker buildx build of todo-api:sha-0123456 wrote no image to ${join(dir, 'todo-api.tar')}`
+    )
+    expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([])
+  })
+
   it('says which base image could not be pulled', async () => {
     const { runner, tools } = await setup({ docker: buildx(fixture('missing-base.txt'), 1) })
     const { main } = await mainAndPost(runner, tools, {}, GHA_ENV)
