@@ -247,7 +247,12 @@ describe("BuildKit's plain output", () => {
 
   it.each([
     ['real-missing-base.txt', '127.0.0.1:5765/mp-local/nosuch:1', /: not found$/],
-    ['real-missing-base-no-network.txt', 'docker.io/library/python:3.13-slim', /no such host$/]
+    ['real-missing-base-no-network.txt', 'docker.io/library/python:3.13-slim', /no such host$/],
+    [
+      'real-missing-base-docker-driver.txt',
+      '127.0.0.1:5765/mp-local/no-such-base:1.0',
+      /: not found$/
+    ]
   ])('says that %s names a base image that could not be pulled', (name, image, error) => {
     const p = parseBuildOutput(fixture(name))
     expect(p.missingBase?.image).toBe(image)
