@@ -1,12 +1,14 @@
 // Image builds through the bundled action with stand-in docker and minikube: which layer cache
 // and builder each input picks (exact argv), the tarball minikube loads, the builder removed in
 // post, a cache that fails as a warning, and the minikube cache's folders and key.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
 import { fakeTools, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
+import { startCacheServer } from '../support/cache-server.js'
 import type { Rule } from '../support/stand-in.js'
 
 const IMAGE_ID = 'sha256:5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c'
@@ -16,6 +18,7 @@ const GHA_ENV = {
   ACTIONS_RUNTIME_TOKEN: 'runtime-token-for-buildx'
 }
 const IMAGE = '- name: todo-api\n  context: docker/api'
+const ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64'
 
 const fixture = (name: string): string =>
   readFileSync(join(ROOT, 'test', 'fixtures', 'buildkit', name), 'utf8')
@@ -464,9 +467,64 @@ describe('image builds with a layer cache, through the bundled action', () => {
   })
 })
 
+/** The names in a cache archive (zstd, or gzip where zstd is missing). */
+function archiveNames(archive: Buffer): string[] {
+  const zstd = archive.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
+  const tarball = zstd ? spawnSync('zstd', ['-d', '-c'], { input: archive }).stdout : archive
+  const listed = spawnSync('tar', zstd ? ['-t'] : ['-tz'], { input: tarball })
+  return listed.stdout.toString().split('\n').filter(Boolean)
+}
+
 describe('the minikube cache, through the bundled action', () => {
+  it('saves the kic base image and the preload, not the images, and restores them next time', async () => {
+    const caches = await startCacheServer()
+    cleanups.push(() => caches.close())
+    const { runner, tools } = await setup({ docker: buildx() })
+    const cacheDir = join(runner.home, '.minikube', 'cache')
+    // What `minikube start` and `minikube image load` leave in ~/.minikube/cache.
+    const files = {
+      kic: join(cacheDir, 'kic', 'amd64', 'kicbase_v0.0.48@sha256_7a8b.tar'),
+      preload: join(
+        cacheDir,
+        'preloaded-tarball',
+        'preloaded-images-k8s-v18-v1.37.0-docker-overlay2-amd64.tar.lz4'
+      ),
+      image: join(cacheDir, 'images', 'amd64', 'todo-api_sha-0123456')
+    }
+    for (const f of Object.values(files)) {
+      mkdirSync(dirname(f), { recursive: true })
+      writeFileSync(f, `contents of ${f}`)
+    }
+    const env = { ACTIONS_CACHE_URL: caches.url, ACTIONS_RUNTIME_TOKEN: 'runtime-token' }
+    const inputs = { 'minikube-cache': 'true', 'build-cache': 'none' }
+    const first = await mainAndPost(runner, tools, inputs, env)
+    expect(first.main.exitCode, first.main.stdout).toBe(0)
+    expect(first.post.warnings).toEqual([])
+    const saved = caches.entries()
+    expect(saved.map((c) => [c.key, c.committed])).toEqual([
+      [`minikube-preview-v1.39.0-default-docker-docker-${ARCH}`, true]
+    ])
+    const names = archiveNames(saved[0]?.archive ?? Buffer.alloc(0))
+    expect(
+      names.some((n) => n.endsWith('.minikube/cache/kic/amd64/kicbase_v0.0.48@sha256_7a8b.tar'))
+    ).toBe(true)
+    expect(
+      names.some((n) => n.includes('.minikube/cache/preloaded-tarball/preloaded-images'))
+    ).toBe(true)
+    expect(names.filter((n) => n.includes('cache/images'))).toEqual([])
+
+    // The next job on a fresh runner gets them back, and saves nothing new.
+    rmSync(join(runner.home, '.minikube'), { recursive: true })
+    const second = await mainAndPost(runner, tools, inputs, env)
+    expect(second.main.exitCode, second.main.stdout).toBe(0)
+    expect(readFileSync(files.kic, 'utf8')).toBe(`contents of ${files.kic}`)
+    expect(existsSync(files.preload)).toBe(true)
+    expect(existsSync(files.image)).toBe(false)
+    expect(caches.entries()).toHaveLength(1)
+  })
+
   const key = (runtime: string): string =>
-    `minikube-preview-v1.39.0-default-docker-${runtime}-${process.arch === 'arm64' ? 'arm64' : 'amd64'}`
+    `minikube-preview-v1.39.0-default-docker-${runtime}-${ARCH}`
 
   it.each([
     [{}, key('docker')],
