@@ -75,6 +75,9 @@ export async function buildImage(
   const unsupported = /((?:Cache export|Docker exporter) is not supported for the \S+ driver)/.exec(
     output
   )?.[1]
+  // BuildKit fails the whole build when it cannot even set a cache up (a bad token, a ref it
+  // refuses): that is a cache that cannot be written, so a warning and a build without it.
+  const unusable = /failed to configure \S+ cache (?:exporter|importer): [^\n]*/.exec(output)?.[0]
   if (result.exitCode !== 0 && unsupported) {
     // A builder named by `builder` may use the docker driver: no cache export, no tarball.
     core.warning(
@@ -82,6 +85,13 @@ export async function buildImage(
     )
     delete info.cache
     delete info.tarball
+    result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
+    output = `${result.stdout}\n${result.stderr}`
+  } else if (result.exitCode !== 0 && unusable && cache.kind !== 'none') {
+    core.warning(
+      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${unusable}`
+    )
+    delete info.cache
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   }
