@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { RunContext } from '../context.js'
@@ -10,8 +10,10 @@ import {
   manifestObjects,
   translateHelmArgs,
   type ImageValue,
+  type RepositoryPaths,
   type ValuesOptions
 } from '../tools/helm.js'
+import { dependencyRepositories, repositoryEntries } from './repositories.js'
 import { workloadsOf } from '../verify/health.js'
 
 /** `a.b.c=v` lines → a nested values document. */
@@ -77,8 +79,60 @@ export function helmFor(ctx: RunContext, log?: StepLog): Helm {
   return new Helm(ctx.tool('helm'), undefined, log)
 }
 
+function fileText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Helm refuses a Chart.lock whose repositories it was not told about, so each repository the
+ * dependencies come from goes into a repository config of this run's own (never the user's),
+ * then helm fills `charts/`. Repositories the user added (`@name`, credentials) are used as
+ * they are.
+ */
 export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<void> {
-  await helmFor(ctx, log).dependencyBuild(ctx.found.chart as string, 10 * 60_000)
+  const chart = ctx.found.chart as string
+  const helm = helmFor(ctx, log)
+  const userConfig = await helm.repositoryConfig()
+  const needed = dependencyRepositories(
+    fileText(join(chart, 'Chart.yaml')) ?? '',
+    fileText(join(chart, 'Chart.lock')),
+    repositoryEntries(userConfig ? fileText(userConfig) : undefined),
+    userConfig || undefined
+  )
+  if (needed.problems.length > 0) throw new Error(needed.problems.join('; '))
+  for (const entry of needed.reuse) {
+    if (typeof entry['password'] === 'string' && entry['password'] !== '') {
+      core.setSecret(entry['password'])
+      registerSecret(entry['password'])
+    }
+  }
+  const dir = join(ctx.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const repos: RepositoryPaths = {
+    config: join(dir, 'repositories.yaml'),
+    cache: join(dir, 'cache'),
+    skipRefresh: needed.reuse.length === 0
+  }
+  try {
+    writeFileSync(repos.config, stringify({ apiVersion: '', repositories: needed.reuse }), {
+      mode: 0o600
+    })
+    for (const entry of needed.reuse) {
+      log.info(`chart repository '${entry.name}' (${entry.url}) as configured in ${userConfig}`)
+    }
+    for (const { name, url } of needed.add) {
+      await helm.repoAdd(name, url, repos, 3 * 60_000)
+      log.info(`chart repository ${url} added as '${name}'`)
+    }
+    await helm.dependencyBuild(chart, repos, 10 * 60_000)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** Renders the chart to learn what it will create (an Ingress turns the ingress addon on). */

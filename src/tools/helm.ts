@@ -89,6 +89,32 @@ export function templateArgs(
   return ['template', o.release, o.chart, '--namespace', o.namespace, ...valuesArgs(o)]
 }
 
+/** The run's own helm repository config and index cache: the user's are never written. */
+export interface RepositoryPaths {
+  config: string
+  cache: string
+  /** Every index is fresh already (each repository was just added): do not download it again. */
+  skipRefresh?: boolean
+}
+
+function repositoryFlags(repos: RepositoryPaths): string[] {
+  return ['--repository-config', repos.config, '--repository-cache', repos.cache]
+}
+
+export function repoAddArgs(name: string, url: string, repos: RepositoryPaths): string[] {
+  return ['repo', 'add', name, url, ...repositoryFlags(repos)]
+}
+
+export function dependencyBuildArgs(chart: string, repos: RepositoryPaths): string[] {
+  return [
+    'dependency',
+    'build',
+    chart,
+    ...repositoryFlags(repos),
+    ...(repos.skipRefresh ? ['--skip-refresh'] : [])
+  ]
+}
+
 export interface ManifestObject {
   apiVersion: string
   kind: string
@@ -154,8 +180,22 @@ export class Helm {
     return parseHelmVersion(stdout)
   }
 
-  dependencyBuild(chart: string, timeoutMs: number) {
-    return this.run(['dependency', 'build', chart], timeoutMs)
+  /** The user's own repository config (`@name` dependencies refer to its entries). */
+  async repositoryConfig(): Promise<string> {
+    const { stdout } = await run(this.path, ['env', 'HELM_REPOSITORY_CONFIG'], {
+      timeoutMs: 30_000,
+      env: this.env
+    })
+    return stdout.trim()
+  }
+
+  /** Adds a chart repository to the run's own config; helm downloads its index.yaml to check it. */
+  repoAdd(name: string, url: string, repos: RepositoryPaths, timeoutMs: number) {
+    return this.run(repoAddArgs(name, url, repos), timeoutMs)
+  }
+
+  dependencyBuild(chart: string, repos: RepositoryPaths, timeoutMs: number) {
+    return this.run(dependencyBuildArgs(chart, repos), timeoutMs)
   }
 
   async template(o: Parameters<typeof templateArgs>[0], timeoutMs: number): Promise<string> {
