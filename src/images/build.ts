@@ -11,6 +11,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import type { RunContext } from '../context.js'
+import { redact } from '../redact.js'
 import type { ImageSpec } from '../inputs.js'
 import type { ImageInfo } from '../report/model.js'
 import type { StepLog } from '../runner.js'
@@ -89,14 +90,15 @@ export async function buildImage(
     output = `${result.stdout}\n${result.stderr}`
   } else if (result.exitCode !== 0 && unusable && cache.kind !== 'none') {
     core.warning(
-      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${unusable}`
+      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${redact(unusable)}`
     )
     delete info.cache
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   }
   info.buildMs = Date.now() - started
-  const progress = parseBuildOutput(output)
+  // Redacted before anything is cut out of it for the report, a warning or an error.
+  const progress = parseBuildOutput(redact(output))
   info.steps = progress.steps
   info.cachedSteps = progress.cached
   if (result.exitCode !== 0) {

@@ -478,6 +478,27 @@ describe('image builds with a layer cache, through the bundled action', () => {
     expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([])
   })
 
+  it('keeps a secret a failing step printed out of the error, the summary and the report', async () => {
+    const canary = 'CANARY-b0ild-5ecret-41'
+    const failing = fixture('real-run-fails.txt').replace(
+      /fastapi==99\.0" >&2/g,
+      `fastapi==99.0 ${canary}" >&2`
+    )
+    expect(failing).toContain(canary)
+    const { runner, tools } = await setup({ docker: buildx(failing, 1) })
+    const { main } = await mainAndPost(
+      runner,
+      tools,
+      { 'secret-values': `db.password=${canary}` },
+      GHA_ENV
+    )
+    expect(main.exitCode).toBe(1)
+    expect(main.errors.join('\n')).toContain('failed at [builder 4/4] RUN echo')
+    const report = readFileSync(main.outputs['report'] as string, 'utf8')
+    for (const text of [main.errors.join('\n'), main.warnings.join('\n'), main.summary, report])
+      expect(text).not.toContain(canary)
+  })
+
   it('refuses build-cache: registry without build-cache-ref, before anything starts', async () => {
     const { runner, tools } = await setup({ docker: buildx() })
     const main = await runStep(runner, {
