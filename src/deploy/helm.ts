@@ -5,6 +5,7 @@ import { stringify } from 'yaml'
 import type { RunContext } from '../context.js'
 import { registerSecret } from '../redact.js'
 import type { StepLog } from '../runner.js'
+import { State, save } from '../state.js'
 import {
   Helm,
   manifestObjects,
@@ -20,12 +21,14 @@ import { workloadsOf } from '../verify/health.js'
 export function secretValuesDocument(
   pairs: readonly { key: string; value: string }[]
 ): Record<string, unknown> {
-  const doc: Record<string, unknown> = {}
+  // Objects without a prototype: no key, however named, can reach Object.prototype.
+  const doc: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   for (const { key, value } of pairs) {
     const parts = key.split('.')
     let at = doc
     for (const p of parts.slice(0, -1)) {
-      if (typeof at[p] !== 'object' || at[p] === null) at[p] = {}
+      if (!Object.hasOwn(at, p) || typeof at[p] !== 'object' || at[p] === null)
+        at[p] = Object.create(null) as Record<string, unknown>
       at = at[p] as Record<string, unknown>
     }
     at[parts[parts.length - 1] as string] = value
@@ -65,6 +68,8 @@ async function withSecretValues<T>(
 ): Promise<T> {
   if (ctx.inputs.secretValues.length === 0) return use(undefined)
   const dir = join(ctx.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
+  // Saved first: if this process is killed while helm runs, the post step removes the folder.
+  save(State.SecretsDir, dir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const file = join(dir, 'secret-values.yaml')
   writeFileSync(file, stringify(secretValuesDocument(ctx.inputs.secretValues)), { mode: 0o600 })
@@ -111,6 +116,8 @@ export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<
     }
   }
   const dir = join(ctx.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
+  // Saved first: if this process is killed while helm runs, the post step removes the folder.
+  save(State.RepositoriesDir, dir)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const repos: RepositoryPaths = {
