@@ -1,0 +1,78 @@
+// The real-engine suite's side of the test engine: the docker CLI pointed at it, the local base
+// images, and a runner world with the real docker on PATH and stand-ins for everything else.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fakeTools, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
+import { makeRunner, type Runner } from '../support/action.js'
+
+/** The environment the action gets to reach the test engine. */
+export function engineEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const k of ['DOCKER_HOST', 'DOCKER_CONFIG']) {
+    const v = process.env[k]
+    if (!v) throw new Error(`${k} is not set: run through vitest.docker.config.ts`)
+    env[k] = v
+  }
+  return env
+}
+
+/** The local base images of scripts/docker-bases.sh. */
+export function base(name: 'BUSYBOX' | 'PYTHON' | 'NODE'): string {
+  const image = process.env[`MP_${name}_IMAGE`]
+  if (!image) throw new Error(`MP_${name}_IMAGE is not set: run through vitest.docker.config.ts`)
+  return image
+}
+
+/** The test engine's loopback registry, `127.0.0.1:<port>`. */
+export function registry(): string {
+  const r = process.env['MP_REGISTRY']
+  if (!r) throw new Error('MP_REGISTRY is not set: run through vitest.docker.config.ts')
+  return r
+}
+
+/** The real docker CLI on the test engine; stdout, trimmed. */
+export function docker(args: string[], timeoutMs = 120_000): string {
+  return execFileSync('docker', args, {
+    env: { ...process.env, ...engineEnv() },
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024
+  })
+    .toString()
+    .trim()
+}
+
+export interface World {
+  runner: Runner
+  tools: FakeTools
+  /** PATH for the action: the real docker, stand-ins for minikube, helm and kubectl (installed). */
+  path: string
+  env: Record<string, string>
+}
+
+/** A runner with files in its workspace (path → content) and the test engine in its env. */
+export async function world(
+  files: Record<string, string>,
+  rules: FakeToolRules = {}
+): Promise<World> {
+  const runner = makeRunner()
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(runner.workspace, path)
+    mkdirSync(dirname(full), { recursive: true })
+    writeFileSync(full, content)
+  }
+  const tools = await fakeTools(join(runner.root, 'tools'), rules)
+  return { runner, tools, path: process.env['PATH'] ?? '', env: engineEnv() }
+}
+
+/** Removes images the tests tagged, so that a second run builds them again. */
+export function removeImages(...references: string[]): void {
+  for (const r of references) {
+    try {
+      docker(['image', 'rm', '--force', r])
+    } catch {
+      // not there
+    }
+  }
+}
