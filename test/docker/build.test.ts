@@ -8,14 +8,14 @@ import { base, docker, registry, removeImages, world, type World } from './engin
 const TAG = 'sha-0123456'
 const worlds: World[] = []
 afterAll(async () => {
-  for (const w of worlds) await w.tools.close()
+  for (const w of worlds) await w.close()
 })
 
 async function build(files: Record<string, string>, images: string): Promise<{ w: World; main: StepRun }> {
   const w = await world(files)
   worlds.push(w)
   const main = await runStep(w.runner, {
-    inputs: { ...w.tools.inputs, images },
+    inputs: { ...w.inputs, images },
     path: w.path,
     env: w.env,
     timeoutMs: 600_000
