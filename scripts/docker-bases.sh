@@ -32,11 +32,18 @@ node_version=$(node -e 'import("'"$mp_root"'/scripts/node24.mjs").then((m) => co
 # npm from the npm registry: the major version Node 24 ships with.
 npm_version=11.6.0
 
+# Where this machine reaches the package registries through a TLS proxy, its own CA bundle is
+# what makes them trusted: the Debian bases get the host's bundle (and the variables pip and Node
+# read), so `RUN pip install` / `npm ci` with `--network host` work as they do on the host.
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+ca_key=none
+[[ -f "$ca_bundle" ]] && ca_key=$(sha256sum "$ca_bundle" | cut -c1-12)
+
 # name image recipe-key
 bases=(
   "busybox $mp_registry/mp-local/busybox:$busybox_version busybox-$busybox_version"
-  "python $mp_registry/mp-local/python:3.13-$suite python-$suite-python3-venv-v1"
-  "node $mp_registry/mp-local/node:24-$suite node-$suite-$node_version-npm-$npm_version-v1"
+  "python $mp_registry/mp-local/python:3.13-$suite python-$suite-python3-venv-ca-$ca_key-v1"
+  "node $mp_registry/mp-local/node:24-$suite node-$suite-$node_version-npm-$npm_version-ca-$ca_key-v1"
 )
 
 if [[ "$mode" == names ]]; then
@@ -94,7 +101,14 @@ make_busybox() { # dir
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$dir/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' >"$dir/etc/group"
 }
-make_python() { debootstrap_into "$1" python3,python3-venv,python-is-python3; }
+host_cas() { # dir
+  [[ -f "$ca_bundle" ]] || return 0
+  install -D -m 0644 "$ca_bundle" "$1$ca_bundle"
+}
+make_python() {
+  debootstrap_into "$1" python3,python3-venv,python-is-python3
+  host_cas "$1"
+}
 make_node() { # dir
   local dir=$1 node npm_tgz
   debootstrap_into "$dir" ""
@@ -109,14 +123,16 @@ make_node() { # dir
   echo 'node:x:1000:1000::/home/node:/bin/sh' >>"$dir/etc/passwd"
   echo 'node:x:1000:' >>"$dir/etc/group"
   install -d -o 1000 -g 1000 "$dir/home/node"
+  host_cas "$dir"
 }
 
 # What `docker import` records as the image config.
 changes() { # name
   case $1 in
     busybox) printf '%s\n' 'ENV PATH=/bin' 'CMD ["sh"]' ;;
-    python) printf '%s\n' 'ENV LANG=C.UTF-8' 'CMD ["python3"]' ;;
-    node) printf '%s\n' 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' 'CMD ["node"]' ;;
+    python) printf '%s\n' 'ENV LANG=C.UTF-8' "ENV PIP_CERT=$ca_bundle" 'CMD ["python3"]' ;;
+    node) printf '%s\n' 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin' \
+      "ENV NODE_EXTRA_CA_CERTS=$ca_bundle" 'CMD ["node"]' ;;
   esac
 }
 
@@ -137,10 +153,11 @@ for entry in "${bases[@]}"; do
     rm -rf "$root" "$root.work" "$root.log"
   fi
   if [[ "$mode" == load ]]; then
-    if mp_docker image inspect "$image" >/dev/null 2>&1; then
+    # The label names the tarball an image was imported from: another tarball, another import.
+    if [[ "$(mp_docker image inspect --format '{{index .Config.Labels "minikube-preview.base"}}' "$image" 2>/dev/null)" == "$key" ]]; then
       mp_log "base $image: in the engine"
     else
-      args=()
+      args=(--change "LABEL minikube-preview.base=$key")
       while read -r c; do args+=(--change "$c"); done < <(changes "$name")
       mp_docker import "${args[@]}" "$tarball" "$image" >/dev/null || mp_die "docker import of $tarball failed"
       mp_log "base $image: imported"
