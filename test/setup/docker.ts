@@ -3,7 +3,7 @@
 // MP_REGISTRY from it, and MP_<NAME>_IMAGE for each local base image. An
 // engine this setup started is stopped again (`scripts/docker-down.sh`) when the suite ends.
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -14,8 +14,18 @@ function engineDir(): string {
   return process.env['MP_DOCKER_DIR'] || join(cache, 'docker-engine')
 }
 
+/** Whether the engine's dockerd runs: its pid file names a live `dockerd`. */
+function running(): boolean {
+  try {
+    const pid = readFileSync(join(engineDir(), 'dockerd.pid'), 'utf8').trim()
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dockerd'
+  } catch {
+    return false
+  }
+}
+
 export default function setup(): () => void {
-  const wasRunning = existsSync(join(engineDir(), 'env'))
+  const wasRunning = running()
   const stdout = execFileSync('bash', [join(ROOT, 'scripts', 'docker-up.sh')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 60 * 60_000
