@@ -407,7 +407,7 @@ describe('renderMarkdown', () => {
     expect(first).toHaveLength(6)
     expect(first[1]).toBe('``evil\\|name`x``')
     expect(first[5]).toBe(
-      'CrashLoopBackOff: line one \\| two line &lt;b&gt;three&lt;/b&gt; \\*\\*bold\\*\\* \\[link\\](http://x) \\~\\~gone\\~\\~'
+      'CrashLoopBackOff: line one \\| two line &lt;b&gt;three&lt;/b&gt; \\*\\*bold\\*\\* \\[link\\](http:\u2060//x) \\~\\~gone\\~\\~'
     )
     const checks = tableRows(md, 'Health checks')
     expect(checks).toHaveLength(1)
