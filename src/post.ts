@@ -28,10 +28,11 @@ export async function post(): Promise<void> {
 
 async function saveCache(): Promise<void> {
   const key = load(State.CacheKey)
+  // All of the paths restore asked for, even one that is missing: the cache's version is a hash of them.
   const paths = load(State.CachePath)
     .split('\n')
-    .filter((p) => p !== '' && existsSync(p))
-  if (!key || paths.length === 0 || load(State.CacheHit) === 'true') return
+    .filter((p) => p !== '')
+  if (!key || !paths.some((p) => existsSync(p)) || load(State.CacheHit) === 'true') return
   if (!cache.isFeatureAvailable()) return
   try {
     await cache.saveCache(paths, key)

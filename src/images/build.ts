@@ -1,6 +1,14 @@
 import * as core from '@actions/core'
 import * as io from '@actions/io'
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync
+} from 'node:fs'
 import { join } from 'node:path'
 import type { RunContext } from '../context.js'
 import type { ImageSpec } from '../inputs.js'
@@ -27,13 +35,14 @@ export async function buildImage(
   const env = ctx.dockerEnv ? { ...process.env, ...ctx.dockerEnv } : process.env
   const docker = new Docker(path, env, log)
   const setup = await buildSetup(ctx, docker, log)
+  const cache = usableCache(setup.cache, image.name)
   const reference = ctx.imageReference(image.name)
   const info: ImageInfo = {
     name: image.name,
     reference,
     delivery: ctx.dockerEnv ? 'docker-env' : undefined
   }
-  if (setup.cache.kind !== 'none') info.cache = setup.cache.kind
+  if (cache.kind !== 'none') info.cache = cache.kind
   ctx.report.images.push(info)
 
   let metadataFile: string | undefined
@@ -48,27 +57,31 @@ export async function buildImage(
     // With docker-env the cluster's Docker is the daemon: load into it. Otherwise a tarball
     // that `minikube image load` reads, without a round trip through the runner's daemon.
     if (!ctx.dockerEnv) info.tarball = `${base}.tar`
-    const output = info.tarball ? { tarball: info.tarball } : ('load' as const)
+    // Left by an earlier job on the same runner: never to be taken for this build's output.
+    for (const f of [metadata, `${base}.tar`]) rmSync(f, { force: true })
     argsWith = (cache) =>
       buildxArgs(image, reference, {
         builder,
         cacheArgs: cacheArgs(cache, image.name),
-        output,
+        output: info.tarball ? { tarball: info.tarball } : 'load',
         metadataFile: metadata
       })
   }
-  const firstLocalRun = isFirstLocalRun(setup.cache, image.name)
+  const firstLocalRun = isFirstLocalRun(cache, image.name)
 
   const started = Date.now()
-  let result = await docker.build(argsWith(setup.cache), BUILD_TIMEOUT_MS)
+  let result = await docker.build(argsWith(cache), BUILD_TIMEOUT_MS)
   let output = `${result.stdout}\n${result.stderr}`
-  const unsupported = /(Cache export is not supported for the \S+ driver)/.exec(output)?.[1]
-  if (result.exitCode !== 0 && unsupported && setup.cache.kind !== 'none') {
-    // A builder named by `builder` may be one that cannot export caches (the docker driver).
+  const unsupported = /((?:Cache export|Docker exporter) is not supported for the \S+ driver)/.exec(
+    output
+  )?.[1]
+  if (result.exitCode !== 0 && unsupported) {
+    // A builder named by `builder` may use the docker driver: no cache export, no tarball.
     core.warning(
-      `The builder '${setup.builder}' cannot keep a layer cache (${unsupported}); building ${image.name} without one`
+      `The builder '${setup.builder}' cannot keep a layer cache or export a tarball (${unsupported}); building ${image.name} into its daemon without a cache`
     )
     delete info.cache
+    delete info.tarball
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   }
@@ -103,6 +116,24 @@ export async function buildImage(
   )
   ctx.images.set(image.name, info)
   return info
+}
+
+/**
+ * buildx creates a local cache folder before it builds, and fails the build when it cannot:
+ * a folder that cannot be made is a warning and a build without that cache.
+ */
+function usableCache(cache: BuildCache, name: string): BuildCache {
+  const dir = localCacheDir(cache, name)
+  if (!dir) return cache
+  try {
+    mkdirSync(dir, { recursive: true })
+    accessSync(dir, constants.W_OK)
+    return cache
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err)
+    core.warning(`Could not use the layer cache folder of ${name}; building without it: ${why}`)
+    return { kind: 'none' }
+  }
 }
 
 /** A local cache folder that does not exist yet is a first run, not a cache that cannot be read. */

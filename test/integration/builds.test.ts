@@ -1,12 +1,14 @@
 // Image builds through the bundled action with stand-in docker and minikube: which layer cache
 // and builder each input picks (exact argv), the tarball minikube loads, the builder removed in
 // post, a cache that fails as a warning, and the minikube cache's folders and key.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
 import { fakeTools, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
+import { startCacheServer } from '../support/cache-server.js'
 import type { Rule } from '../support/stand-in.js'
 
 const IMAGE_ID = 'sha256:5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c'
@@ -16,6 +18,7 @@ const GHA_ENV = {
   ACTIONS_RUNTIME_TOKEN: 'runtime-token-for-buildx'
 }
 const IMAGE = '- name: todo-api\n  context: docker/api'
+const ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64'
 
 const fixture = (name: string): string =>
   readFileSync(join(ROOT, 'test', 'fixtures', 'buildkit', name), 'utf8')
@@ -244,32 +247,51 @@ describe('image builds with a layer cache, through the bundled action', () => {
     ])
   })
 
-  it('builds without the cache, with a warning, on a builder that cannot export one', async () => {
-    const ok = buildx()[2] as Rule
+  it('builds into the daemon, with a warning, on a builder of the docker driver', async () => {
     const { runner, tools } = await setup({
       docker: [
         {
-          match: ['buildx', 'build'],
-          sequence: [
-            {
-              exitCode: 1,
-              stderr:
-                '#0 building with "default" instance using docker driver\n\nERROR: failed to build: Cache export is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/build-cache-backends/\n'
-            },
-            { stderr: ok.stderr, writes: ok.writes }
-          ]
-        }
+          match: ['buildx', 'build', '--cache-to'],
+          exitCode: 1,
+          stderr: fixture('real-docker-driver-cache.txt')
+        },
+        {
+          match: ['buildx', 'build', '--output'],
+          exitCode: 1,
+          stderr: fixture('real-docker-driver-tarball.txt')
+        },
+        { match: ['buildx', 'build', '--load'], stderr: fixture('real-warm-local.txt') }
       ]
     })
     const { main } = await mainAndPost(runner, tools, { builder: 'default' }, GHA_ENV)
     expect(main.exitCode, main.stdout).toBe(0)
     expect(main.warnings.join('\n')).toContain(
-      "The builder 'default' cannot keep a layer cache (Cache export is not supported for the docker driver); building todo-api without one"
+      "The builder 'default' cannot keep a layer cache or export a tarball (Cache export is not supported for the docker driver); building todo-api into its daemon without a cache"
     )
-    const builds = dockerCalls(tools)
-    expect(builds).toHaveLength(2)
-    expect(builds[0]).toContain('--cache-to')
-    expect(builds[1]).toEqual(buildxArgv(runner, 'default', []))
+    const calls = dockerCalls(tools)
+    expect(calls[0]).toContain('--cache-to')
+    expect(calls.slice(1)).toEqual([
+      [
+        'buildx',
+        'build',
+        '--builder',
+        'default',
+        '--progress=plain',
+        '--tag',
+        'todo-api:sha-0123456',
+        '--file',
+        join(runner.workspace, 'docker/api/Dockerfile'),
+        '--load',
+        '--metadata-file',
+        join(runner.temp, 'minikube-preview-images', 'todo-api.metadata.json'),
+        join(runner.workspace, 'docker/api')
+      ],
+      ['image', 'inspect', '--format', '{{json .}}', 'todo-api:sha-0123456']
+    ])
+    expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([
+      ['image', 'load', 'todo-api:sha-0123456']
+    ])
+    expect(reportImages(main)[0]).toMatchObject({ steps: 5, cachedSteps: 5 })
     expect(reportImages(main)[0]?.cache).toBeUndefined()
   })
 
@@ -338,6 +360,53 @@ describe('image builds with a layer cache, through the bundled action', () => {
     )
   })
 
+  it.each([
+    [
+      'a registry cache that does not exist yet and cannot be written',
+      'real-registry-cache-broken.txt',
+      { 'build-cache': 'registry', 'build-cache-ref': 'ghcr.io/octo/todo-cache' },
+      [
+        'Could not save the layer cache of todo-api (the image itself is built): error writing layer blob'
+      ]
+    ],
+    [
+      'a local cache folder that cannot be read',
+      'real-local-cache-unreadable.txt',
+      { 'build-cache': 'local', 'build-cache-ref': 'cache' },
+      ['Could not read the layer cache of todo-api: local cache import at']
+    ]
+  ])('warns about %s, and builds', async (_what, output, inputs, warnings) => {
+    const { runner, tools } = await setup({ docker: buildx(fixture(output)) })
+    // The cache folder holds an index.json: not a first run.
+    mkdirSync(join(runner.workspace, 'cache', 'todo-api'), { recursive: true })
+    writeFileSync(join(runner.workspace, 'cache', 'todo-api', 'index.json'), '{broken')
+    const { main } = await mainAndPost(runner, tools, inputs)
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.warnings.map((w) => w.replace(/^::warning::/, ''))).toEqual(
+      warnings.map((w) => expect.stringContaining(w))
+    )
+    // A registry tag that is not there yet is a first run, said in the log only.
+    if (output.includes('registry'))
+      expect(main.stdout).toContain('no layer cache for todo-api yet')
+  })
+
+  it('builds without a local cache, with a warning, when its folder cannot be made', async () => {
+    const { runner, tools } = await setup({ docker: buildx() })
+    writeFileSync(join(runner.workspace, 'not-a-folder'), 'a file\n')
+    const { main } = await mainAndPost(runner, tools, {
+      'build-cache': 'local',
+      'build-cache-ref': 'not-a-folder/cache'
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.warnings.join('\n')).toContain(
+      'Could not use the layer cache folder of todo-api; building without it'
+    )
+    const build = buildCall(tools)
+    expect(build.slice(0, 4)).toEqual(['buildx', 'build', '--builder', expect.any(String)])
+    expect(build).not.toContain('--cache-from')
+    expect(build).not.toContain('--cache-to')
+  })
+
   it('builds without a cache, with a warning, when no builder can be created', async () => {
     const { runner, tools } = await setup({
       docker: [
@@ -356,6 +425,21 @@ describe('image builds with a layer cache, through the bundled action', () => {
       /Could not create a buildx builder for the gha layer cache; building without a cache: .*pull access denied/
     )
     expect(buildCall(tools)[0]).toBe('build')
+  })
+
+  it('never loads a tarball an earlier job left behind', async () => {
+    const { runner, tools } = await setup({
+      docker: [{ match: ['buildx', 'build'], stderr: fixture('real-cold-local.txt') }, ...buildx()]
+    })
+    const dir = join(runner.temp, 'minikube-preview-images')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'todo-api.tar'), 'yesterday')
+    const { main } = await mainAndPost(runner, tools, {}, GHA_ENV)
+    expect(main.exitCode).toBe(1)
+    expect(main.errors.join('\n')).toContain(
+      `docker buildx build of todo-api:sha-0123456 wrote no image to ${join(dir, 'todo-api.tar')}`
+    )
+    expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([])
   })
 
   it('says which base image could not be pulled', async () => {
@@ -383,9 +467,64 @@ describe('image builds with a layer cache, through the bundled action', () => {
   })
 })
 
+/** The names in a cache archive (zstd, or gzip where zstd is missing). */
+function archiveNames(archive: Buffer): string[] {
+  const zstd = archive.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))
+  const tarball = zstd ? spawnSync('zstd', ['-d', '-c'], { input: archive }).stdout : archive
+  const listed = spawnSync('tar', zstd ? ['-t'] : ['-tz'], { input: tarball })
+  return listed.stdout.toString().split('\n').filter(Boolean)
+}
+
 describe('the minikube cache, through the bundled action', () => {
+  it('saves the kic base image and the preload, not the images, and restores them next time', async () => {
+    const caches = await startCacheServer()
+    cleanups.push(() => caches.close())
+    const { runner, tools } = await setup({ docker: buildx() })
+    const cacheDir = join(runner.home, '.minikube', 'cache')
+    // What `minikube start` and `minikube image load` leave in ~/.minikube/cache.
+    const files = {
+      kic: join(cacheDir, 'kic', 'amd64', 'kicbase_v0.0.48@sha256_7a8b.tar'),
+      preload: join(
+        cacheDir,
+        'preloaded-tarball',
+        'preloaded-images-k8s-v18-v1.37.0-docker-overlay2-amd64.tar.lz4'
+      ),
+      image: join(cacheDir, 'images', 'amd64', 'todo-api_sha-0123456')
+    }
+    for (const f of Object.values(files)) {
+      mkdirSync(dirname(f), { recursive: true })
+      writeFileSync(f, `contents of ${f}`)
+    }
+    const env = { ACTIONS_CACHE_URL: caches.url, ACTIONS_RUNTIME_TOKEN: 'runtime-token' }
+    const inputs = { 'minikube-cache': 'true', 'build-cache': 'none' }
+    const first = await mainAndPost(runner, tools, inputs, env)
+    expect(first.main.exitCode, first.main.stdout).toBe(0)
+    expect(first.post.warnings).toEqual([])
+    const saved = caches.entries()
+    expect(saved.map((c) => [c.key, c.committed])).toEqual([
+      [`minikube-preview-v1.39.0-default-docker-docker-${ARCH}`, true]
+    ])
+    const names = archiveNames(saved[0]?.archive ?? Buffer.alloc(0))
+    expect(
+      names.some((n) => n.endsWith('.minikube/cache/kic/amd64/kicbase_v0.0.48@sha256_7a8b.tar'))
+    ).toBe(true)
+    expect(
+      names.some((n) => n.includes('.minikube/cache/preloaded-tarball/preloaded-images'))
+    ).toBe(true)
+    expect(names.filter((n) => n.includes('cache/images'))).toEqual([])
+
+    // The next job on a fresh runner gets them back, and saves nothing new.
+    rmSync(join(runner.home, '.minikube'), { recursive: true })
+    const second = await mainAndPost(runner, tools, inputs, env)
+    expect(second.main.exitCode, second.main.stdout).toBe(0)
+    expect(readFileSync(files.kic, 'utf8')).toBe(`contents of ${files.kic}`)
+    expect(existsSync(files.preload)).toBe(true)
+    expect(existsSync(files.image)).toBe(false)
+    expect(caches.entries()).toHaveLength(1)
+  })
+
   const key = (runtime: string): string =>
-    `minikube-preview-v1.39.0-default-docker-${runtime}-${process.arch === 'arm64' ? 'arm64' : 'amd64'}`
+    `minikube-preview-v1.39.0-default-docker-${runtime}-${ARCH}`
 
   it.each([
     [{}, key('docker')],

@@ -231,6 +231,37 @@ describe("BuildKit's plain output", () => {
     expect(rest.at(-1)).toBe('ERROR: No matching distribution found for fastapi==99.0')
   })
 
+  it.each([
+    ['real-run-fails.txt', '[builder 4/4] RUN echo', /^process "\/bin\/sh -c echo/],
+    ['real-run-fails-docker-driver.txt', '[builder 4/4] RUN echo', /^executor failed running/]
+  ])('names the failing step of %s', (name, step, error) => {
+    const p = parseBuildOutput(fixture(name))
+    expect(p.failed?.step.startsWith(step)).toBe(true)
+    expect(p.failed?.error).toMatch(error)
+    expect(p.failed?.lines).toEqual([
+      'Collecting fastapi==99.0',
+      'ERROR: No matching distribution found for fastapi==99.0'
+    ])
+    expect(p.missingBase).toBeUndefined()
+  })
+
+  it.each([
+    ['real-missing-base.txt', '127.0.0.1:5765/mp-local/nosuch:1', /: not found$/],
+    ['real-missing-base-no-network.txt', 'docker.io/library/python:3.13-slim', /no such host$/],
+    [
+      'real-missing-base-docker-driver.txt',
+      '127.0.0.1:5765/mp-local/no-such-base:1.0',
+      /: not found$/
+    ]
+  ])('says that %s names a base image that could not be pulled', (name, image, error) => {
+    const p = parseBuildOutput(fixture(name))
+    expect(p.missingBase?.image).toBe(image)
+    expect(p.missingBase?.error).toMatch(error)
+    expect(describeFailure('todo-api:sha-1234567', 1, p)).toContain(
+      `the base image ${image} could not be pulled: `
+    )
+  })
+
   it('says which base image could not be pulled', () => {
     const p = parseBuildOutput(fixture('missing-base.txt'))
     expect(p.missingBase?.image).toBe('docker.io/library/python:3.13-slim')
@@ -255,6 +286,32 @@ describe("BuildKit's plain output", () => {
       }
     ])
     expect([p.cached, p.steps]).toEqual([0, 4])
+  })
+
+  it('reads a first registry cache as a miss and a refused cache export, on a build that succeeded', () => {
+    const p = parseBuildOutput(fixture('real-registry-cache-broken.txt'))
+    expect(p.failed).toBeUndefined()
+    expect(p.cacheImport).toEqual([
+      {
+        what: 'importing cache manifest from 127.0.0.1:5765/mp-cache/rec-api:none',
+        error:
+          'failed to configure registry cache importer: 127.0.0.1:5765/mp-cache/rec-api:none: not found'
+      }
+    ])
+    expect(p.cacheExport).toEqual([
+      {
+        what: 'exporting cache to registry',
+        error: expect.stringMatching(/^error writing layer blob: .*connection refused$/)
+      }
+    ])
+  })
+
+  it("keeps buildx's warning about a local cache it could not read", () => {
+    const p = parseBuildOutput(fixture('real-local-cache-unreadable.txt'))
+    expect(p.failed).toBeUndefined()
+    expect(p.cacheWarnings).toEqual([
+      expect.stringContaining('skipped due to err: could not unmarshal')
+    ])
   })
 
   it('falls back to the last ERROR line when no step failed', () => {
