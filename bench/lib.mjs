@@ -540,14 +540,15 @@ export function node24Path() {
  * Runs the main step of the bundled action once, as a runner does: INPUT_* (defaults from
  * action.yml), the GITHUB_* command files, Node 24. Returns the exit code, the outputs, the
  * state it saved and the wall time from spawning the process to its exit. With `state` (what
- * main saved), it is the post step; `dist` is another bundle's index.js.
+ * main saved), it is the post step; `dist` is another bundle's index.js; `env` is added to the
+ * environment last.
  */
 export async function runAction(
   runner,
   inputs,
   path,
   timeoutMs = 180_000,
-  { dist = DIST, state } = {}
+  { dist = DIST, state, env: extraEnv = {} } = {}
 ) {
   if (!existsSync(dist)) throw new Error(`${dist} is missing: run npm run bundle first`)
   const files = mkdtempSync(join(runner.root, 'step-'))
@@ -575,7 +576,8 @@ export async function runAction(
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_RUN_ID: '42',
     GITHUB_ACTIONS: 'true',
-    CI: 'true'
+    CI: 'true',
+    ...extraEnv
   }
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs }))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value

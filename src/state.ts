@@ -15,7 +15,13 @@ export enum State {
   Status = 'status',
   CacheKey = 'cacheKey',
   CacheHit = 'cacheHit',
+  /** Newline-separated folders of the minikube cache. */
   CachePath = 'cachePath',
+  DockerPath = 'dockerPath',
+  /** A buildx builder this run created, removed in post. */
+  Builder = 'builder',
+  /** A docker context created for that builder (the cluster's Docker, with docker-env). */
+  DockerContext = 'dockerContext',
   /** The folder of the secret values file, saved before the file is written. */
   SecretsDir = 'secretsDir',
   /** The run's own helm repository config (it may hold a copied password), saved likewise. */

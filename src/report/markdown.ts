@@ -152,9 +152,17 @@ function imageRow(i: ImageInfo): string[] {
     i.id ? code(shortImageId(i.id)) : '',
     i.sizeBytes !== undefined ? formatBytes(i.sizeBytes) : '',
     i.buildMs !== undefined ? formatDuration(i.buildMs) : '',
+    cachedSteps(i),
     i.loadMs !== undefined ? formatDuration(i.loadMs) : '',
     text(i.delivery)
   ]
+}
+
+/** `4/6` Dockerfile steps from the layer cache, with the cache they came from. */
+function cachedSteps(i: ImageInfo): string {
+  if (i.steps === undefined || i.steps === 0) return ''
+  const from = i.cache ? ` (${text(i.cache, 20)})` : ''
+  return `${i.cachedSteps ?? 0}/${i.steps}${from}`
 }
 
 /** The unhealthy come first when rows must be left out. */
@@ -224,7 +232,7 @@ function tables(report: Report, cap: number, rows: RowRenderers): string[] {
     out.push(
       tableSection(
         'Images',
-        ['Image', 'Reference', 'ID', 'Size', 'Build', 'Load', 'Delivery'],
+        ['Image', 'Reference', 'ID', 'Size', 'Build', 'Steps cached', 'Load', 'Delivery'],
         report.images,
         shown.map(rows.image),
         'images'

@@ -336,7 +336,7 @@ function checkInvariants(report: Report, md: string, limit: number, marker?: str
   const tables: [string, unknown[], number, string][] = [
     ['Workloads', report.workloads, 6, 'workloads'],
     ['Health checks', report.healthChecks, 7, 'health checks'],
-    ['Images', report.images, 7, 'images']
+    ['Images', report.images, 8, 'images']
   ]
   for (const [title, items, width, noun] of tables) {
     const t = table(live, title)
