@@ -7,11 +7,12 @@ import {
   type ImageInfo,
   type Report,
   type ToolInfo,
-  type Verdict
-} from './report/model.js'
+  type Verdict,
+  type WorkloadRef
+} from './model.js'
 import type { ToolName } from './tools/download.js'
 import type { ManifestObject } from './tools/helm.js'
-import type { ClusterState, WorkloadRef } from './verify/health.js'
+import type { ClusterState } from './verify/health.js'
 
 /** Where the run keeps its files, and the environment it was given. */
 export interface Environment {

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { basename } from 'node:path'
 import { RedactingStream, redact } from './redact.js'
+import { formatMs, lastNonBlankLines } from './text.js'
 
 /** Where a running program's output goes while it runs (a step's buffered log). */
 export interface OutputSink {
@@ -68,20 +69,10 @@ export class ToolError extends Error {
   }
 }
 
-export function formatMs(ms: number): string {
-  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`
-  if (ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
-}
-
 /** The last meaningful lines of a program's output, redacted. */
 export function lastLines(text: string, n = TAIL_LINES): string {
   // Redacted whole, before it is cut into lines: no cut ever splits a secret.
-  const lines = redact(text)
-    .split(/\r?\n/)
-    .map((l) => l.trimEnd())
-    .filter((l) => l.trim() !== '')
-  return lines.slice(-n).join('\n')
+  return lastNonBlankLines(redact(text), n)
 }
 
 /**

@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { post } from './post.js'
 import { run } from './main.js'
 import { State } from './state.js'
+import { errorMessage } from './text.js'
 
 // The only top-level call: one bundle serves the main step and the post step.
 async function entry(): Promise<void> {
@@ -14,5 +15,5 @@ async function entry(): Promise<void> {
 }
 
 entry().catch((err: unknown) => {
-  core.setFailed(err instanceof Error ? err.message : String(err))
+  core.setFailed(errorMessage(err))
 })

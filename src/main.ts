@@ -4,18 +4,11 @@ import { join } from 'node:path'
 import { environment, RunContext } from './context.js'
 import { discover, type Discovered } from './discover.js'
 import { maskSecrets } from './deploy/helm.js'
-import { formatMs } from './exec.js'
 import { InputErrors, parseInputs, type Inputs } from './inputs.js'
 import { buildPlan } from './plan.js'
 import { registerSecret, redact } from './redact.js'
-import {
-  decideStatus,
-  firstFailure,
-  newReport,
-  type Report,
-  type RunFacts,
-  type StepResult
-} from './report/model.js'
+import { decideStatus, newReport, type Report, type RunFacts, type StepResult } from './model.js'
+import { firstFailure } from './report/failure.js'
 import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
 import { summaryText } from './report/untrusted.js'
@@ -23,6 +16,7 @@ import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
 import { State, save } from './state.js'
 import { bindSteps } from './steps.js'
+import { errorMessage, formatMs } from './text.js'
 
 export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
   let payload: { pull_request?: { head?: { sha?: string } } } = {}
@@ -90,7 +84,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const problems =
       err instanceof InputErrors
         ? err.problems
-        : [`the inputs could not be read: ${err instanceof Error ? err.message : String(err)}`]
+        : [`the inputs could not be read: ${errorMessage(err)}`]
     await refuse(problems.map(redact), summaryOff)
     return
   }

@@ -1,7 +1,7 @@
 import type { Discovered } from './discover.js'
-import { formatMs } from './exec.js'
 import type { ImageSpec, Inputs } from './inputs.js'
 import type { ToolName } from './tools/download.js'
+import { formatMs } from './text.js'
 
 export type Action =
   | { kind: 'install'; tool: ToolName }

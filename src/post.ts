@@ -4,6 +4,7 @@ import { basename } from 'node:path'
 import { run } from './exec.js'
 import { State, load } from './state.js'
 import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
+import { errorMessage } from './text.js'
 
 /** Whether the post step removes what main created. */
 export function shouldClean(cleanup: string, status: string): boolean {
@@ -26,9 +27,7 @@ export function removeSecretValues(dir: string): void {
     rmSync(dir, { recursive: true, force: true })
     core.info(`removed the ${what} main left behind`)
   } catch (err) {
-    core.warning(
-      `Could not remove the ${what} folder ${dir}: ${err instanceof Error ? err.message : String(err)}`
-    )
+    core.warning(`Could not remove the ${what} folder ${dir}: ${errorMessage(err)}`)
   }
 }
 
@@ -63,9 +62,7 @@ async function saveCache(): Promise<void> {
     await cache.saveCache(paths, key)
     core.info(`saved ${paths.join(', ')} as cache ${key}`)
   } catch (err) {
-    core.warning(
-      `Could not save the minikube cache: ${err instanceof Error ? err.message : String(err)}`
-    )
+    core.warning(`Could not save the minikube cache: ${errorMessage(err)}`)
   }
 }
 
@@ -75,7 +72,7 @@ async function removeBuilder(): Promise<void> {
   if (!docker) return
   const remove = async (what: string, args: string[]): Promise<void> => {
     const r = await run(docker, args, { timeoutMs: 120_000, allowFailure: true }).catch(
-      (err: unknown) => ({ exitCode: 1, stderr: err instanceof Error ? err.message : String(err) })
+      (err: unknown) => ({ exitCode: 1, stderr: errorMessage(err) })
     )
     if (r.exitCode === 0) core.info(`removed the ${what}`)
     else core.warning(`Could not remove the ${what}: ${r.stderr.trim().split('\n').pop() ?? ''}`)

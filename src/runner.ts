@@ -1,5 +1,6 @@
-import type { StepResult } from './report/model.js'
+import type { StepResult } from './model.js'
 import type { OutputSink } from './exec.js'
+import { errorMessage } from './text.js'
 
 /** A step's log: kept while the step runs, shown as one fold when it ends. */
 export class StepLog implements OutputSink {
@@ -102,7 +103,7 @@ export async function runSteps(
         result.status = 'success'
       } catch (err) {
         result.status = 'failure'
-        result.reason = err instanceof Error ? err.message : String(err)
+        result.reason = errorMessage(err)
       }
       result.endedAt = clock.now()
       result.durationMs = result.endedAt - (result.startedAt as number)

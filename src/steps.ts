@@ -10,7 +10,6 @@ import { loadImage } from './images/load.js'
 import { kubectlVersionFor, type Action, type PlannedStep } from './plan.js'
 import { NOT_NEEDED, type Step, type StepLog } from './runner.js'
 import { State, save } from './state.js'
-import { formatMs } from './exec.js'
 import { installTool, toolArch, type ToolName } from './tools/download.js'
 import { parseHelmVersion } from './tools/helm.js'
 import { Kubectl } from './tools/kubectl.js'
@@ -18,7 +17,8 @@ import { Minikube, containerRuntime, minikubeCachePaths, minikubeDir } from './t
 import { runHealthChecks } from './verify/http.js'
 import { runHelmTest, shouldRunHelmTest } from './verify/helmtest.js'
 import { WatchError, watchStable, watchWorkloads } from './verify/watch.js'
-import { wasDeployed, type Verdict } from './report/model.js'
+import { wasDeployed, type Verdict } from './model.js'
+import { errorMessage, formatMs } from './text.js'
 
 /** Turns the plan's steps into runnable ones bound to this run's context. */
 export function bindSteps(plan: readonly PlannedStep[], ctx: RunContext): Step[] {
@@ -124,7 +124,7 @@ async function matchKubectl(ctx: RunContext, serverVersion: string, log: StepLog
   try {
     await installVersion(ctx, 'kubectl', release, ctx.inputs.kubectlBaseUrl, log)
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err)
+    const why = errorMessage(err)
     core.warning(
       `Keeping kubectl ${ctx.tools.kubectl?.version} for the cluster's ${serverVersion}: ${why}`
     )
@@ -161,9 +161,7 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
     save(State.CacheHit, hit === key)
     log.info(hit ? `restored ${paths.join(', ')} from cache ${hit}` : `no cache for ${key} yet`)
   } catch (err) {
-    core.warning(
-      `Could not restore the minikube cache: ${err instanceof Error ? err.message : String(err)}`
-    )
+    core.warning(`Could not restore the minikube cache: ${errorMessage(err)}`)
   }
 }
 

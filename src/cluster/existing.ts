@@ -1,8 +1,9 @@
 import type { RunContext } from '../context.js'
-import type { ClusterInfo } from '../report/model.js'
+import type { ClusterInfo } from '../model.js'
 import type { StepLog } from '../runner.js'
 import { Kubectl } from '../tools/kubectl.js'
 import type { ClusterProvider } from './provider.js'
+import { errorMessage } from '../text.js'
 
 /** `cluster: existing`: whatever the current kubeconfig points at. Nothing is started. */
 export class ExistingCluster implements ClusterProvider {
@@ -12,7 +13,7 @@ export class ExistingCluster implements ClusterProvider {
     try {
       version = await kubectl.serverVersion(30_000)
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err)
+      const why = errorMessage(err)
       throw new Error(`the cluster in ${ctx.env.kubeconfig} does not answer: ${why}`)
     }
     const nodes = await kubectl.nodesReady().catch(() => undefined)

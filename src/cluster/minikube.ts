@@ -1,11 +1,12 @@
 import * as core from '@actions/core'
 import type { RunContext } from '../context.js'
-import { ToolError, formatMs, type RunResult } from '../exec.js'
-import type { ClusterInfo } from '../report/model.js'
+import { ToolError, type RunResult } from '../exec.js'
+import type { ClusterInfo } from '../model.js'
 import type { StepLog } from '../runner.js'
 import { State, save } from '../state.js'
 import { Minikube, minikubeReason, type StartOptions } from '../tools/minikube.js'
 import type { ClusterProvider } from './provider.js'
+import { errorMessage, formatMs } from '../text.js'
 
 export function startOptions(ctx: RunContext): StartOptions {
   const i = ctx.inputs
@@ -29,7 +30,7 @@ export function startFailure(err: unknown): string {
       return `minikube start timed out after ${formatMs(err.timeoutMs)}${reason ? `: ${reason}` : ''}`
     return reason ?? err.message
   }
-  return err instanceof Error ? err.message : String(err)
+  return errorMessage(err)
 }
 
 /**

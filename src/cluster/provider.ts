@@ -1,5 +1,5 @@
 import type { RunContext } from '../context.js'
-import type { ClusterInfo } from '../report/model.js'
+import type { ClusterInfo } from '../model.js'
 import type { StepLog } from '../runner.js'
 
 /** Brings a cluster up (or attaches to one) and says what it is. */

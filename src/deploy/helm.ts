@@ -15,7 +15,7 @@ import {
   type ValuesOptions
 } from '../tools/helm.js'
 import { Kubectl } from '../tools/kubectl.js'
-import type { Verdict } from '../report/model.js'
+import type { Verdict } from '../model.js'
 import { dependencyRepositories, repositoryEntries } from './repositories.js'
 import { workloadsOf } from '../verify/health.js'
 import { watchHooks } from '../verify/hooks.js'

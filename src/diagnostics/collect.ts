@@ -5,12 +5,19 @@
 
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { formatMs } from '../exec.js'
 import { redact } from '../redact.js'
-import type { DiagnosticSection } from '../report/model.js'
+import type { ContainerStatus, DiagnosticSection, KubeEvent, KubeObject } from '../model.js'
 import type { Helm } from '../tools/helm.js'
 import type { Kubectl } from '../tools/kubectl.js'
 import type { Minikube } from '../tools/minikube.js'
+import {
+  byteLength as bytes,
+  errorMessage,
+  formatMs,
+  shareBytes,
+  utf8Head,
+  utf8Tail
+} from '../text.js'
 
 export interface DiagnosticsOptions {
   kubectl?: Kubectl
@@ -45,10 +52,6 @@ interface Planned {
 
 class OutOfTime extends Error {}
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
 /** Settles with the promise, or rejects once `ms` have passed (the program's own timeout ends it). */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -71,20 +74,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 
 // ---- events ----
 
-export interface EventJson {
-  type?: string
-  reason?: string
-  message?: string
-  count?: number
-  lastTimestamp?: string | null
-  eventTime?: string | null
-  firstTimestamp?: string | null
-  series?: { count?: number; lastObservedTime?: string }
-  involvedObject?: { kind?: string; name?: string }
-  metadata?: { creationTimestamp?: string }
-}
-
-function eventTime(e: EventJson): string | undefined {
+function eventTime(e: KubeEvent): string | undefined {
   return (
     e.lastTimestamp ??
     e.series?.lastObservedTime ??
@@ -96,7 +86,7 @@ function eventTime(e: EventJson): string | undefined {
 }
 
 /** `time  type  reason  object  message` per event, oldest first. */
-export function formatEvents(events: readonly EventJson[]): string {
+export function formatEvents(events: readonly KubeEvent[]): string {
   const dated = events.map((e, i) => {
     const time = eventTime(e)
     const ms = time ? Date.parse(time) : NaN
@@ -122,44 +112,29 @@ export function formatEvents(events: readonly EventJson[]): string {
 
 // ---- pods ----
 
-interface ContainerStatusJson {
-  name: string
-  restartCount?: number
-  state?: { waiting?: { reason?: string }; running?: object; terminated?: object }
-  lastState?: { terminated?: object }
-}
-
-interface PodJson {
-  spec?: { initContainers?: { name: string }[]; containers?: { name: string }[] }
-  status?: {
-    initContainerStatuses?: ContainerStatusJson[]
-    containerStatuses?: ContainerStatusJson[]
-  }
-}
-
 interface ContainerInfo {
   name: string
   init: boolean
-  status?: ContainerStatusJson
+  status?: ContainerStatus
 }
 
-function containersOf(pod: PodJson): ContainerInfo[] {
+function containersOf(pod: KubeObject): ContainerInfo[] {
   const statuses = [
     ...(pod.status?.initContainerStatuses ?? []),
     ...(pod.status?.containerStatuses ?? [])
   ]
-  const find = (name: string): ContainerStatusJson | undefined =>
-    statuses.find((s) => s.name === name)
+  const find = (name: string): ContainerStatus | undefined => statuses.find((s) => s.name === name)
+  // The API server requires a container name; `''` only keeps the types honest.
   return [
     ...(pod.spec?.initContainers ?? []).map((c) => ({
-      name: c.name,
+      name: c.name ?? '',
       init: true,
-      status: find(c.name)
+      status: find(c.name ?? '')
     })),
     ...(pod.spec?.containers ?? []).map((c) => ({
-      name: c.name,
+      name: c.name ?? '',
       init: false,
-      status: find(c.name)
+      status: find(c.name ?? '')
     }))
   ]
 }
@@ -179,24 +154,6 @@ function containerHeading(c: ContainerInfo): string {
 
 // ---- size ----
 
-function bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8')
-}
-
-/** The first `n` bytes of `buf`, not splitting a character. */
-function head(buf: Buffer, n: number): string {
-  let end = Math.max(0, Math.min(n, buf.length))
-  while (end > 0 && end < buf.length && ((buf[end] as number) & 0xc0) === 0x80) end--
-  return buf.subarray(0, end).toString('utf8')
-}
-
-/** The last `n` bytes of `buf`, not splitting a character. */
-function tail(buf: Buffer, n: number): string {
-  let start = Math.max(0, buf.length - Math.max(0, n))
-  while (start < buf.length && ((buf[start] as number) & 0xc0) === 0x80) start++
-  return buf.subarray(start).toString('utf8')
-}
-
 /** `text` in at most `limit` bytes: its end (logs, events) or its start and end (describe). */
 export function fitBytes(text: string, limit: number, keep: Keep): string {
   const size = bytes(text)
@@ -204,10 +161,10 @@ export function fitBytes(text: string, limit: number, keep: Keep): string {
   const buf = Buffer.from(text, 'utf8')
   const marker = (omitted: number): string => `\n[… ${omitted} bytes not shown …]\n`
   const room = limit - bytes(marker(size))
-  if (room < 32) return head(buf, limit)
-  if (keep === 'tail') return marker(size - room).trimStart() + tail(buf, room)
+  if (room < 32) return utf8Head(buf, limit)
+  if (keep === 'tail') return marker(size - room).trimStart() + utf8Tail(buf, room)
   const first = Math.floor(room / 3)
-  return head(buf, first) + marker(size - room) + tail(buf, room - first)
+  return utf8Head(buf, first) + marker(size - room) + utf8Tail(buf, room - first)
 }
 
 /**
@@ -218,14 +175,11 @@ function shareOut(
   sections: (DiagnosticSection & { keep: Keep })[],
   maxBytes: number
 ): DiagnosticSection[] {
-  let remaining = Math.max(0, maxBytes - sections.reduce((n, s) => n + bytes(s.title), 0))
-  const order = sections.map((s, i) => ({ i, size: bytes(s.body) })).sort((a, b) => a.size - b.size)
-  const allowed = new Array<number>(sections.length).fill(0)
-  order.forEach(({ i, size }, k) => {
-    const share = Math.floor(remaining / (order.length - k))
-    allowed[i] = Math.min(size, share)
-    remaining -= allowed[i] as number
-  })
+  const remaining = Math.max(0, maxBytes - sections.reduce((n, s) => n + bytes(s.title), 0))
+  const allowed = shareBytes(
+    sections.map((s) => bytes(s.body)),
+    remaining
+  )
   return sections.map((s, i) => ({
     title: s.title,
     body: fitBytes(s.body, allowed[i] as number, s.keep)
@@ -252,7 +206,7 @@ async function runAll(
         try {
           body = await within(p.collect(left), left)
         } catch (err) {
-          body = message(err)
+          body = errorMessage(err)
         }
       }
       // Redact before cutting to size: a cut could leave part of a secret that no longer matches.
@@ -269,9 +223,9 @@ function podSections(
   pod: string,
   tailLines: number
 ): Planned[] {
-  let podJson: Promise<PodJson | undefined> | undefined
-  const getPod = (): Promise<PodJson | undefined> =>
-    (podJson ??= kubectl.get<PodJson>('pod', pod, namespace).catch(() => undefined))
+  let podJson: Promise<KubeObject | undefined> | undefined
+  const getPod = (): Promise<KubeObject | undefined> =>
+    (podJson ??= kubectl.get<KubeObject>('pod', pod, namespace).catch(() => undefined))
 
   const logsOf = async (previous: boolean, timeoutMs: number): Promise<string> => {
     const json = await within(getPod(), timeoutMs)
@@ -291,7 +245,7 @@ function podSections(
       }
       const text = await kubectl
         .logs(pod, namespace, { previous, tail: tailLines, container: c.name })
-        .catch((err: unknown) => `kubectl logs failed: ${message(err)}`)
+        .catch((err: unknown) => `kubectl logs failed: ${errorMessage(err)}`)
       blocks.push(`${containerHeading(c)}\n${text.trimEnd() || '(no output)'}`)
     }
     return blocks.join('\n')
@@ -350,11 +304,11 @@ export async function collectDiagnostics(opts: DiagnosticsOptions): Promise<Diag
         cap: 96 * KiB,
         keep: 'tail',
         collect: async (t) => {
-          let list: { items: EventJson[] }
+          let list: { items: KubeEvent[] }
           try {
-            list = await kubectl.getJson<EventJson>('events', namespace, t)
+            list = await kubectl.getJson<KubeEvent>('events', namespace, t)
           } catch (err) {
-            throw new Error(`kubectl get events failed: ${message(err)}`)
+            throw new Error(`kubectl get events failed: ${errorMessage(err)}`)
           }
           clusterAnswered = true
           return list.items.length > 0
@@ -404,7 +358,7 @@ export async function collectDiagnostics(opts: DiagnosticsOptions): Promise<Diag
     return shareOut(sections, maxBytes)
   } catch (err) {
     return [
-      { title: 'Diagnostics', body: redact(`could not collect diagnostics: ${message(err)}`) }
+      { title: 'Diagnostics', body: redact(`could not collect diagnostics: ${errorMessage(err)}`) }
     ]
   }
 }

@@ -13,12 +13,13 @@ import { join } from 'node:path'
 import type { RunContext } from '../context.js'
 import { redact } from '../redact.js'
 import type { ImageSpec } from '../inputs.js'
-import type { ImageInfo } from '../report/model.js'
+import type { ImageInfo } from '../model.js'
 import type { StepLog } from '../runner.js'
 import { Docker, buildArgs, buildxArgs, metadataImageId } from '../tools/docker.js'
 import { buildSetup } from './builder.js'
 import { cacheArgs, cacheScope, localCacheDir, type BuildCache } from './cache.js'
 import { describeFailure, parseBuildOutput, type BuildProgress } from './progress.js'
+import { errorMessage } from '../text.js'
 
 const BUILD_TIMEOUT_MS = 30 * 60_000
 
@@ -142,7 +143,7 @@ function usableCache(cache: BuildCache, name: string): BuildCache {
     accessSync(dir, constants.W_OK)
     return cache
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err)
+    const why = errorMessage(err)
     core.warning(`Could not use the layer cache folder of ${name}; building without it: ${why}`)
     return { kind: 'none' }
   }

@@ -6,6 +6,7 @@ import type { StepLog } from '../runner.js'
 import { State, save } from '../state.js'
 import type { Docker } from '../tools/docker.js'
 import { resolveBuildCache, type BuildCache } from './cache.js'
+import { errorMessage } from '../text.js'
 
 const BUILDER_TIMEOUT_MS = 5 * 60_000
 
@@ -60,7 +61,7 @@ async function prepare(ctx: RunContext, docker: Docker, log: StepLog): Promise<B
     log.info(`created the docker-container builder '${name}' for the ${cache.kind} layer cache`)
     return { cache, builder: name, created: true }
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err)
+    const why = errorMessage(err)
     core.warning(
       `Could not create a buildx builder for the ${cache.kind} layer cache; building without a cache: ${why}`
     )

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { GitHub, GitHubError } from './github.js'
 import type { GitHubOptions } from './github.js'
 import { commentMarker } from './markdown.js'
-import type { Status } from './model.js'
+import type { Status } from '../model.js'
 import { neutraliseMarkers } from './untrusted.js'
 
 export { commentMarker }

@@ -1,8 +1,8 @@
 // The GitHub API as the pull-request comment uses it: Octokit from @actions/github (REST,
 // GraphQL, pagination) with retries and the runner's proxy settings, loaded on first use.
 import type { getOctokit } from '@actions/github'
-import { formatMs } from '../exec.js'
 import { redact } from '../redact.js'
+import { formatMs } from '../text.js'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
 const DEFAULT_TIMEOUT_MS = 30_000

@@ -3,9 +3,16 @@
 // one of the functions of untrusted.ts, chosen by the place it lands in, and the whole text
 // passes through redact().
 import { redact } from '../redact.js'
-import { firstFailure } from './model.js'
 import {
+  byteLength as bytes,
   clip,
+  formatDuration,
+  shareBytes,
+  utf8Head,
+  utf8Tail
+} from '../text.js'
+import { firstFailure } from './failure.js'
+import {
   codeSpan as code,
   fencedBlock as fenced,
   inline as text,
@@ -20,7 +27,7 @@ import type {
   Status,
   StepResult,
   Verdict
-} from './model.js'
+} from '../model.js'
 
 /** GitHub's job summary limit (1 MiB). */
 export const SUMMARY_LIMIT = 1024 * 1024
@@ -54,17 +61,6 @@ const STATE_ICON: Record<Verdict['state'], string> = {
   failed: '❌'
 }
 
-/** `850 ms`, `12.3 s`, `3m 05s`, `1h 02m`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '–'
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
-  const totalS = Math.round(ms / 1000)
-  if (totalS < 3600) return `${Math.floor(totalS / 60)}m ${String(totalS % 60).padStart(2, '0')}s`
-  const totalM = Math.floor(totalS / 60)
-  return `${Math.floor(totalM / 60)}h ${String(totalM % 60).padStart(2, '0')}m`
-}
-
 function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`
   if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`
@@ -74,10 +70,6 @@ function formatBytes(n: number): string {
 
 function shortImageId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12)
-}
-
-function bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8')
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -363,10 +355,9 @@ function details(s: Section): string {
 }
 
 /** The last `max` bytes of `body`, from a line start, saying how many lines were cut. */
-function tail(body: string, max: number): string {
+function tailFromLineStart(body: string, max: number): string {
   if (bytes(body) <= max) return body
-  const buf = Buffer.from(body, 'utf8')
-  let kept = buf.subarray(Math.max(0, buf.length - max)).toString('utf8')
+  let kept = utf8Tail(body, max)
   const nl = kept.indexOf('\n')
   kept = nl >= 0 && nl < kept.length - 1 ? kept.slice(nl + 1) : kept.replace(/^\uFFFD+/, '')
   const total = body.split('\n').length
@@ -485,19 +476,16 @@ function fitSections(sections: Section[], available: number): Section[] {
     const overheads = chosen.map(
       (s) => bytes(details({ title: s.title, body: '' })) + TAIL_PREFIX_RESERVE + 8
     )
-    let budget = available - overheads.reduce((a, b) => a + b, 0) - 2 * k
+    const budget = available - overheads.reduce((a, b) => a + b, 0) - 2 * k
     if (budget < MIN_SECTION_BYTES * k) continue
-    // Water-filling: sections smaller than an equal share keep everything.
-    const order = chosen.map((s, i) => ({ i, size: bytes(s.body) })).sort((a, b) => a.size - b.size)
-    const share = new Array<number>(k)
-    let left = k
-    for (const { i, size } of order) {
-      const fair = Math.floor(budget / left)
-      share[i] = Math.min(size, fair)
-      budget -= share[i] as number
-      left--
-    }
-    return chosen.map((s, i) => ({ title: s.title, body: tail(s.body, share[i] as number) }))
+    const share = shareBytes(
+      chosen.map((s) => bytes(s.body)),
+      budget
+    )
+    return chosen.map((s, i) => ({
+      title: s.title,
+      body: tailFromLineStart(s.body, share[i] as number)
+    }))
   }
   return []
 }
@@ -505,12 +493,8 @@ function fitSections(sections: Section[], available: number): Section[] {
 /** The longest prefix of `s` of at most `max` UTF-8 bytes that does not split a character. */
 function prefix(s: string, max: number): string {
   if (max <= 0) return ''
-  let cut = Buffer.from(s, 'utf8')
-    .subarray(0, max)
-    .toString('utf8')
-    .replace(/\uFFFD+$/, '')
-  while (bytes(cut) > max) cut = cut.slice(0, -1)
-  return cut
+  // As before the cut moved to text.ts: a trailing U+FFFD is dropped with the cut.
+  return utf8Head(s, max).replace(/\uFFFD+$/, '')
 }
 
 /** The last resort: the start of the text, saying it was cut. */

@@ -1,4 +1,4 @@
-import type { Report } from './model.js'
+import type { Report } from '../model.js'
 
 /** The action's outputs, as a pure function of the report. */
 export function outputsOf(report: Report, reportPath: string): Record<string, string> {

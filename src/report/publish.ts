@@ -6,7 +6,8 @@ import { redact } from '../redact.js'
 import { decideComment, findPullRequest, upsertComment } from './comment.js'
 import { GitHub } from './github.js'
 import { COMMENT_LIMIT, SUMMARY_LIMIT, commentMarker, renderMarkdown } from './markdown.js'
-import type { Report } from './model.js'
+import type { Report } from '../model.js'
+import { errorMessage } from '../text.js'
 
 /**
  * Tells people what happened: diagnostics artifact, pull-request comment, job summary.
@@ -29,7 +30,7 @@ export async function publish(report: Report, ctx: RunContext, reportPath: strin
 }
 
 function message(err: unknown): string {
-  return redact(err instanceof Error ? err.message : String(err))
+  return redact(errorMessage(err))
 }
 
 async function comment(report: Report, ctx: RunContext, header: string): Promise<void> {

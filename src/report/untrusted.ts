@@ -4,6 +4,7 @@
 // logs. Each starts from `plain`, which masks secrets and breaks up anything that could pass
 // for a marker of ours (or of any other tool that finds its comment by an HTML comment).
 import { redact } from '../redact.js'
+import { clip } from '../text.js'
 
 /**
  * U+2060 WORD JOINER: invisible, and not a character GitHub's mention, reference or autolink
@@ -34,15 +35,6 @@ const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)
 export function plain(value: string): string {
   const s = redact(value).replace(/\r\n?/g, '\n').replace(ANSI, '').replace(CONTROLS, '')
   return neutraliseMarkers(s)
-}
-
-/** At most `max` UTF-16 units, never splitting a surrogate pair, with `…` when cut. */
-export function clip(s: string, max: number): string {
-  if (s.length <= max) return s
-  let end = Math.max(0, max - 1)
-  const last = s.charCodeAt(end - 1)
-  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--
-  return `${s.slice(0, end)}…`
 }
 
 /**

@@ -4,7 +4,8 @@ import { chmod, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import * as tc from '@actions/tool-cache'
-import type { ToolInfo } from '../report/model.js'
+import type { ToolInfo } from '../model.js'
+import { errorMessage } from '../text.js'
 
 export type ToolName = 'minikube' | 'helm' | 'kubectl'
 export type Arch = 'amd64' | 'arm64'
@@ -204,7 +205,7 @@ async function download(tool: ToolName, version: string, url: string): Promise<s
     return await tc.downloadTool(url)
   } catch (err) {
     if (err instanceof tc.HTTPError) throw httpFailure(tool, version, url, err.httpStatusCode ?? 0)
-    const why = err instanceof Error ? err.message : String(err)
+    const why = errorMessage(err)
     throw new Error(`could not download ${tool} ${version} from ${url}: ${why}`)
   }
 }

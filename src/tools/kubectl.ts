@@ -1,8 +1,5 @@
 import { run, runJson, startBackground, type OutputSink } from '../exec.js'
-
-export interface KubeList<T = unknown> {
-  items: T[]
-}
+import type { KubeList } from '../model.js'
 
 export class Kubectl {
   constructor(

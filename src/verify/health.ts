@@ -1,15 +1,17 @@
 // Health of a release's workloads, decided from what `kubectl get … -o json` shows: a pure
 // function of the cluster's objects and the time, so it is tested on recorded real objects.
 
-import type { Verdict } from '../report/model.js'
-
-export type WorkloadKind = Verdict['kind']
-
-export interface WorkloadRef {
-  kind: WorkloadKind
-  name: string
-  namespace: string
-}
+import type {
+  Condition,
+  ContainerSpec,
+  ContainerStatus,
+  KubeObject as KubeShape,
+  ObjectMeta,
+  TerminatedState as Terminated,
+  Verdict,
+  WorkloadKind,
+  WorkloadRef
+} from '../model.js'
 
 /** The `items` of one `kubectl get deployments,replicasets,…,pods -o json` (mixed kinds). */
 export interface ClusterState {
@@ -83,97 +85,10 @@ export function workloadsOf(
   return out
 }
 
-// ---- The parts of Kubernetes objects read here ----
+// ---- The parts of Kubernetes objects read here (see model.ts) ----
 
-interface OwnerReference {
-  kind?: string
-  name?: string
-  uid?: string
-  controller?: boolean
-}
-
-interface Metadata {
-  name?: string
-  namespace?: string
-  uid?: string
-  generation?: number
-  labels?: Record<string, string>
-  annotations?: Record<string, string>
-  ownerReferences?: OwnerReference[]
-  deletionTimestamp?: string
-  creationTimestamp?: string
-}
-
-interface Condition {
-  type?: string
-  status?: string
-  reason?: string
-  message?: string
-  lastTransitionTime?: string
-}
-
-interface Terminated {
-  exitCode?: number
-  signal?: number
-  reason?: string
-  message?: string
-}
-
-interface ContainerState {
-  waiting?: { reason?: string; message?: string }
-  running?: { startedAt?: string }
-  terminated?: Terminated
-}
-
-interface ContainerStatus {
-  name?: string
-  ready?: boolean
-  restartCount?: number
-  state?: ContainerState
-  lastState?: ContainerState
-}
-
-interface ContainerSpec {
-  name?: string
-  resources?: { limits?: Record<string, string> }
-}
-
-interface KubeObject {
-  kind: string
-  metadata: Metadata
-  spec?: {
-    replicas?: number
-    completions?: number
-    suspend?: boolean
-    restartPolicy?: string
-    containers?: ContainerSpec[]
-    initContainers?: ContainerSpec[]
-    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } }
-    service?: { namespace?: string; name?: string }
-  }
-  status?: {
-    observedGeneration?: number
-    replicas?: number
-    updatedReplicas?: number
-    readyReplicas?: number
-    availableReplicas?: number
-    currentRevision?: string
-    updateRevision?: string
-    desiredNumberScheduled?: number
-    updatedNumberScheduled?: number
-    numberReady?: number
-    numberAvailable?: number
-    succeeded?: number
-    failed?: number
-    active?: number
-    phase?: string
-    reason?: string
-    message?: string
-    conditions?: Condition[]
-    containerStatuses?: ContainerStatus[]
-    initContainerStatuses?: ContainerStatus[]
-  }
-}
+/** An item of the list once `asObject` has checked it has a kind and metadata. */
+type KubeObject = Omit<KubeShape, 'kind' | 'metadata'> & { kind: string; metadata: ObjectMeta }
 
 function asObject(item: unknown): KubeObject | undefined {
   if (typeof item !== 'object' || item === null) return undefined

@@ -3,9 +3,10 @@
 
 import { lastLines } from '../exec.js'
 import { redact } from '../redact.js'
-import type { HelmTestResult } from '../report/model.js'
+import type { HelmTestResult, KubeObject } from '../model.js'
 import { testHooks, type Helm, type ManifestObject } from '../tools/helm.js'
 import type { Kubectl } from '../tools/kubectl.js'
+import { errorMessage, tailLines } from '../text.js'
 
 const LOG_LINES = 100
 
@@ -47,16 +48,8 @@ export function phasesFromHelmOutput(output: string): Map<string, string> {
 }
 
 /** The last `n` lines of a log, so one chatty test cannot swamp the report. */
-function tail(log: string, n = LOG_LINES): string {
-  const lines = log.replace(/\s+$/, '').split(/\r?\n/)
-  const kept =
-    lines.length > n ? [`… ${lines.length - n} earlier lines not shown`, ...lines.slice(-n)] : lines
-  return redact(kept.join('\n'))
-}
-
-interface PodJson {
-  metadata?: { name?: string; labels?: Record<string, string> }
-  status?: { phase?: string }
+function logTail(log: string, n = LOG_LINES): string {
+  return redact(tailLines(log, n))
 }
 
 /** The pods a test hook ran: the Pod itself, or the pods of a Job. */
@@ -67,7 +60,7 @@ async function podsOf(
 ): Promise<{ name: string; phase?: string }[]> {
   if (hook.kind === 'Pod') {
     try {
-      const pod = await kubectl.get<PodJson>('pod', hook.name, namespace)
+      const pod = await kubectl.get<KubeObject>('pod', hook.name, namespace)
       return [{ name: hook.name, phase: pod.status?.phase }]
     } catch {
       // Deleted by `helm.sh/hook-delete-policy: hook-succeeded`, or never created.
@@ -75,7 +68,7 @@ async function podsOf(
     }
   }
   try {
-    const list = await kubectl.getJson<PodJson>('pods', namespace)
+    const list = await kubectl.getJson<KubeObject>('pods', namespace)
     return list.items
       .filter((p) => {
         const labels = p.metadata?.labels ?? {}
@@ -102,7 +95,7 @@ export async function runHelmTest(opts: HelmTestOptions): Promise<HelmTestResult
   } catch (err) {
     // Timed out or could not be started.
     exitCode = null
-    message = redact(err instanceof Error ? err.message : String(err))
+    message = redact(errorMessage(err))
   }
   const fromHelm = phasesFromHelmOutput(output)
   const pods: HelmTestResult['pods'] = []
@@ -117,8 +110,8 @@ export async function runHelmTest(opts: HelmTestOptions): Promise<HelmTestResult
       if (pod.phase !== undefined) {
         const log = await kubectl
           .logs(pod.name, ns, { tail: LOG_LINES })
-          .catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
-        if (log.trim() !== '') entry.log = tail(log)
+          .catch((err: unknown) => errorMessage(err))
+        if (log.trim() !== '') entry.log = logTail(log)
       }
       pods.push(entry)
       if (hook.kind === 'Pod') verdictPods.add(pod.name)

@@ -3,7 +3,7 @@
 // Watching them with the same verdicts as the workloads lets the run stop helm the moment a
 // hook is in a state that will not heal, and say which hook and why.
 
-import type { Verdict } from '../report/model.js'
+import type { KubeObject, Verdict } from '../model.js'
 import type { Kubectl } from '../tools/kubectl.js'
 import { evaluate, PollMemory, type ClusterState, type HealthOptions } from './health.js'
 
@@ -28,16 +28,6 @@ export interface HookWatch {
   failed?: Verdict
 }
 
-interface HookObject {
-  kind: string
-  metadata?: {
-    name?: string
-    annotations?: Record<string, string>
-    ownerReferences?: unknown[]
-    creationTimestamp?: string
-  }
-}
-
 /** Hook Jobs and bare hook Pods in the list, created since `since` (test hooks are helm test's). */
 export function hooksOf(
   state: ClusterState,
@@ -46,7 +36,7 @@ export function hooksOf(
 ): { kind: 'Job' | 'Pod'; name: string; namespace: string; hook: string }[] {
   const out: { kind: 'Job' | 'Pod'; name: string; namespace: string; hook: string }[] = []
   for (const item of state.items) {
-    const o = item as HookObject
+    const o = item as KubeObject
     if (o.kind !== 'Job' && o.kind !== 'Pod') continue
     const hook = o.metadata?.annotations?.['helm.sh/hook']
     const name = o.metadata?.name

@@ -5,11 +5,11 @@
 // and an ingress check is nothing but a request with the right `Host`.
 
 import { request } from 'node:http'
-import { formatMs } from '../exec.js'
 import type { HealthCheck } from '../inputs.js'
 import { redact } from '../redact.js'
-import type { HealthCheckResult } from '../report/model.js'
+import type { HealthCheckResult, ObjectMeta } from '../model.js'
 import type { Kubectl, PortForward } from '../tools/kubectl.js'
+import { errorMessage, formatMs } from '../text.js'
 
 export interface HealthCheckOptions {
   kubectl: Kubectl
@@ -34,7 +34,7 @@ const MAX_BODY_BYTES = 256 * 1024
 const BODY_SNIPPET_CHARS = 200
 
 export interface ServiceObject {
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+  metadata: ObjectMeta & { name: string }
 }
 
 /**
@@ -304,7 +304,7 @@ async function serviceCheck(
         `health check ${check.label}: using Service ${name} of release ${release} for '${service}'`
       )
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err)
+    const error = errorMessage(err)
     ctx.log(`health check ${check.label}: ${error}`)
     return {
       label: check.label,
@@ -330,7 +330,7 @@ async function serviceCheck(
         try {
           forward = await kubectl.portForward(`svc/${name}`, port, namespace, lifetimeMs)
         } catch (err) {
-          return { ok: false, error: redact(err instanceof Error ? err.message : String(err)) }
+          return { ok: false, error: redact(errorMessage(err)) }
         }
       }
       const result = await attempt(
@@ -378,7 +378,7 @@ export async function runHealthChecks(
       services ??= opts.kubectl.getJson<ServiceObject>('services', opts.namespace).then(
         (list) => list.items,
         (err: unknown) => {
-          const why = err instanceof Error ? err.message : String(err)
+          const why = errorMessage(err)
           throw new Error(`could not list the Services of namespace ${opts.namespace}: ${why}`)
         }
       )

@@ -3,8 +3,7 @@
 // Then watching them stay healthy for a while: a pod that is Ready for a moment and then
 // falls over is the common failure `helm --wait` calls a success.
 
-import { formatMs } from '../exec.js'
-import type { Verdict } from '../report/model.js'
+import type { Verdict, WorkloadRef } from '../model.js'
 import type { Kubectl } from '../tools/kubectl.js'
 import {
   evaluate,
@@ -12,9 +11,9 @@ import {
   resourcesFor,
   settledOf,
   type ClusterState,
-  type HealthOptions,
-  type WorkloadRef
+  type HealthOptions
 } from './health.js'
+import { errorMessage, formatMs } from '../text.js'
 
 export const DEFAULT_POLL_MS = 2_000
 
@@ -80,7 +79,7 @@ async function readState(
 }
 
 function unreadable(lastError: unknown, verdicts: Verdict[] | undefined, polls: number): never {
-  const why = lastError instanceof Error ? lastError.message : String(lastError)
+  const why = errorMessage(lastError)
   throw new WatchError(`could not read the state of the workloads: ${why}`, verdicts ?? [], polls, {
     cause: lastError
   })

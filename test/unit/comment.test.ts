@@ -10,7 +10,7 @@ import {
   type CommentMode
 } from '../../src/report/comment.js'
 import { GitHub, GitHubError } from '../../src/report/github.js'
-import type { Status } from '../../src/report/model.js'
+import type { Status } from '../../src/model.js'
 import {
   FORK_TOKEN,
   WRITE_TOKEN,

@@ -9,7 +9,7 @@ import {
   writeDiagnosticsFile
 } from '../../src/diagnostics/collect.js'
 import { registerSecret } from '../../src/redact.js'
-import type { DiagnosticSection } from '../../src/report/model.js'
+import type { DiagnosticSection } from '../../src/model.js'
 import { Helm } from '../../src/tools/helm.js'
 import { Kubectl } from '../../src/tools/kubectl.js'
 import { Minikube } from '../../src/tools/minikube.js'

@@ -6,11 +6,9 @@ import {
   PollMemory,
   resourcesFor,
   settledOf,
-  workloadsOf,
-  type WorkloadKind,
-  type WorkloadRef
+  workloadsOf
 } from '../../src/verify/health.js'
-import type { Verdict } from '../../src/report/model.js'
+import type { Verdict, WorkloadKind, WorkloadRef } from '../../src/model.js'
 
 // ---- Recorded: `kubectl get deployments,replicasets,statefulsets,daemonsets,jobs,pods -o json`
 // of a real control plane (kwok-simulated kubelet), one namespace per state, written by

@@ -9,7 +9,7 @@ import {
   commentMarker,
   renderMarkdown
 } from '../../src/report/markdown.js'
-import { newReport, type Report, type Status, type Verdict } from '../../src/report/model.js'
+import { newReport, type Report, type Status, type Verdict } from '../../src/model.js'
 import { isOurComment } from '../../src/report/comment.js'
 import { JOINER } from '../../src/report/untrusted.js'
 

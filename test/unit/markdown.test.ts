@@ -3,11 +3,11 @@ import {
   COMMENT_LIMIT,
   SUMMARY_LIMIT,
   commentMarker,
-  formatDuration,
   renderMarkdown
 } from '../../src/report/markdown.js'
-import { newReport, type Report, type StepResult, type Verdict } from '../../src/report/model.js'
+import { newReport, type Report, type StepResult, type Verdict } from '../../src/model.js'
 import { registerSecret } from '../../src/redact.js'
+import { formatDuration } from '../../src/text.js'
 
 const T0 = 1_760_000_000_000
 const RUN_URL = 'https://github.com/acme/todo/actions/runs/123456789'

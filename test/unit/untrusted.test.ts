@@ -2,13 +2,13 @@
 import { describe, expect, test } from 'vitest'
 import {
   JOINER as J,
-  clip,
   codeSpan,
   fencedBlock,
   inline,
   plain,
   summaryText
 } from '../../src/report/untrusted.js'
+import { clip } from '../../src/text.js'
 
 describe('inline', () => {
   test.each([

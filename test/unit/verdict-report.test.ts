@@ -2,7 +2,8 @@
 // release stayed healthy.
 import { describe, expect, test } from 'vitest'
 import { SUMMARY_LIMIT, renderMarkdown } from '../../src/report/markdown.js'
-import { firstFailure, newReport, type Report, type Verdict } from '../../src/report/model.js'
+import { newReport, type Report, type Verdict } from '../../src/model.js'
+import { firstFailure } from '../../src/report/failure.js'
 
 const T0 = 1_760_000_000_000
 

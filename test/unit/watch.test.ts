@@ -2,9 +2,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import type { Verdict } from '../../src/report/model.js'
+import type { Verdict, WorkloadRef } from '../../src/model.js'
 import { Kubectl } from '../../src/tools/kubectl.js'
-import type { WorkloadRef } from '../../src/verify/health.js'
 import { WatchError, watchStable, watchWorkloads } from '../../src/verify/watch.js'
 
 // `watchWorkloads` against a stand-in kubectl that answers each call with the next recorded

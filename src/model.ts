@@ -1,4 +1,5 @@
-// The single record of a run. Steps append to it; renderers are pure functions of it.
+// The model at the bottom: the record of a run (steps append to it; renderers are pure
+// functions of it) and the parts of Kubernetes objects the code reads. Imports nothing of ours.
 
 export type Status = 'healthy' | 'unhealthy' | 'error'
 export type StepStatus = 'pending' | 'running' | 'success' | 'failure' | 'skipped'
@@ -87,6 +88,15 @@ export interface Verdict {
   unhealthyPods: string[]
   /** For a hook of the release (watched while helm runs): its `helm.sh/hook` events, e.g. `pre-install`. */
   hook?: string
+}
+
+export type WorkloadKind = Verdict['kind']
+
+/** One workload of the release, as its manifest names it. */
+export interface WorkloadRef {
+  kind: WorkloadKind
+  name: string
+  namespace: string
 }
 
 /** How the wait for a healthy release ended. */
@@ -195,30 +205,114 @@ export function decideStatus(report: Report): Status {
   return 'healthy'
 }
 
-/** `4m`, `90s`, `1500ms`: a wait as the user wrote it. */
-function waitText(ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
+// ---- The parts of Kubernetes objects read here (every field optional: hostile input) ----
+
+/** The `items` of a `kubectl get … -o json` list. */
+export interface KubeList<T = unknown> {
+  items: T[]
 }
 
-/** The first failure, in plain words, for the top of the summary and the comment. */
-export function firstFailure(report: Report): string | undefined {
-  const failed = report.steps
-    .filter((s) => s.status === 'failure')
-    .sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0))
-  const bad =
-    report.workloads.find((w) => w.state === 'failed') ??
-    report.workloads.find((w) => w.state !== 'healthy')
-  if (bad && failed.some((s) => s.id === 'verify' || s.id === 'stable')) {
-    // One sentence in our words: the kubelet's text is in the workloads table beside it.
-    const what = `${bad.kind} ${bad.name}: ${bad.summary ?? bad.reason ?? 'not ready'}`
-    const waited = report.verify?.timedOutAfterMs
-    return waited !== undefined ? `not healthy after ${waitText(waited)}: ${what}` : what
+export interface OwnerReference {
+  kind?: string
+  name?: string
+  uid?: string
+  controller?: boolean
+}
+
+export interface ObjectMeta {
+  name?: string
+  namespace?: string
+  uid?: string
+  generation?: number
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  ownerReferences?: OwnerReference[]
+  deletionTimestamp?: string
+  creationTimestamp?: string
+}
+
+export interface Condition {
+  type?: string
+  status?: string
+  reason?: string
+  message?: string
+  lastTransitionTime?: string
+}
+
+export interface TerminatedState {
+  exitCode?: number
+  signal?: number
+  reason?: string
+  message?: string
+}
+
+export interface ContainerState {
+  waiting?: { reason?: string; message?: string }
+  running?: { startedAt?: string }
+  terminated?: TerminatedState
+}
+
+export interface ContainerStatus {
+  name?: string
+  ready?: boolean
+  restartCount?: number
+  state?: ContainerState
+  lastState?: ContainerState
+}
+
+export interface ContainerSpec {
+  name?: string
+  resources?: { limits?: Record<string, string> }
+}
+
+/** A workload or pod as `kubectl get -o json` shows it: the fields any of our readers use. */
+export interface KubeObject {
+  kind?: string
+  metadata?: ObjectMeta
+  spec?: {
+    replicas?: number
+    completions?: number
+    suspend?: boolean
+    restartPolicy?: string
+    containers?: ContainerSpec[]
+    initContainers?: ContainerSpec[]
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } }
+    service?: { namespace?: string; name?: string }
   }
-  const step = failed[0]
-  if (step) return `${step.title} failed: ${step.reason ?? 'no reason was given'}`
-  const check = report.healthChecks.find((c) => !c.ok)
-  if (check) return `health check ${check.label} failed: ${check.error ?? `status ${check.status}`}`
-  return undefined
+  status?: {
+    observedGeneration?: number
+    replicas?: number
+    updatedReplicas?: number
+    readyReplicas?: number
+    availableReplicas?: number
+    currentRevision?: string
+    updateRevision?: string
+    desiredNumberScheduled?: number
+    updatedNumberScheduled?: number
+    numberReady?: number
+    numberAvailable?: number
+    succeeded?: number
+    failed?: number
+    active?: number
+    phase?: string
+    reason?: string
+    message?: string
+    conditions?: Condition[]
+    containerStatuses?: ContainerStatus[]
+    initContainerStatuses?: ContainerStatus[]
+  }
+}
+
+/** A core/v1 Event. */
+export interface KubeEvent {
+  type?: string
+  reason?: string
+  message?: string
+  count?: number
+  lastTimestamp?: string | null
+  eventTime?: string | null
+  firstTimestamp?: string | null
+  series?: { count?: number; lastObservedTime?: string }
+  involvedObject?: { kind?: string; name?: string }
+  metadata?: { creationTimestamp?: string }
 }
