@@ -14,7 +14,7 @@ import { publish } from './report/publish.js'
 import { summaryText } from './report/untrusted.js'
 import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
-import { State, save } from './state.js'
+import { state } from './state.js'
 import { bindSteps } from './steps.js'
 import { errorMessage, formatMs } from './text.js'
 
@@ -94,10 +94,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-')
   const ctx = new RunContext(inputs, found, report, environment(env, slug))
   mkdirSync(ctx.env.outDir, { recursive: true })
-  save(State.Cluster, inputs.cluster)
-  save(State.Cleanup, inputs.cleanup)
-  save(State.Namespace, inputs.namespace)
-  save(State.Release, found.release)
+  state.saveCluster(inputs.cluster)
+  state.saveCleanup(inputs.cleanup)
+  state.saveNamespace(inputs.namespace)
+  state.saveRelease(found.release)
   if (!found.chart)
     core.info('No chart was given and none was found under charts/: setting up the cluster only')
 
@@ -109,13 +109,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     },
     finished: (step, result, log) => {
       if (!report.steps.includes(result)) report.steps.push(result)
-      if (result.id === 'deploy' && result.status === 'success') save(State.Deployed, true)
+      if (result.id === 'deploy' && result.status === 'success') state.saveDeployed()
       logStep(step, result, log)
     }
   })
   report.steps = results
   finish(report)
-  save(State.Status, report.status)
+  state.saveStatus(report.status)
 
   const reportPath = join(ctx.env.outDir, 'report.json')
   await publish(report, ctx, reportPath)

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { existsSync, rmSync } from 'node:fs'
 import { basename } from 'node:path'
 import { run } from './exec.js'
-import { State, load } from './state.js'
+import { state } from './state.js'
 import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
 import { errorMessage } from './text.js'
 
@@ -35,27 +35,25 @@ export function removeSecretValues(dir: string): void {
 export async function post(): Promise<void> {
   // Post reads only the state main saved; no program it starts needs the inputs.
   for (const k of Object.keys(process.env)) if (/^INPUT_/i.test(k)) delete process.env[k]
-  removeSecretValues(load(State.SecretsDir))
-  removeSecretValues(load(State.RepositoriesDir))
+  removeSecretValues(state.secretsDir())
+  removeSecretValues(state.repositoriesDir())
   await saveCache()
   await removeBuilder()
-  const cleanup = load(State.Cleanup) || 'always'
-  const status = load(State.Status) || 'error'
+  const cleanup = state.cleanup() || 'always'
+  const status = state.status() || 'error'
   if (!shouldClean(cleanup, status)) {
     core.info(`cleanup: ${cleanup} and the preview is ${status}: leaving everything in place`)
     return
   }
-  if (load(State.Cluster) === 'existing') await uninstall()
+  if (state.cluster() === 'existing') await uninstall()
   else await deleteMinikube()
 }
 
 async function saveCache(): Promise<void> {
-  const key = load(State.CacheKey)
+  const key = state.cacheKey()
   // All of the paths restore asked for, even one that is missing: the cache's version is a hash of them.
-  const paths = load(State.CachePath)
-    .split('\n')
-    .filter((p) => p !== '')
-  if (!key || !paths.some((p) => existsSync(p)) || load(State.CacheHit) === 'true') return
+  const paths = state.cachePaths()
+  if (!key || !paths.some((p) => existsSync(p)) || state.cacheHit()) return
   const cache = await import('@actions/cache') // loaded only when a cache is used
   if (!cache.isFeatureAvailable()) return
   try {
@@ -68,7 +66,7 @@ async function saveCache(): Promise<void> {
 
 /** The buildx builder main created for the layer cache (never one named by `builder`), and its context. */
 async function removeBuilder(): Promise<void> {
-  const docker = load(State.DockerPath)
+  const docker = state.dockerPath()
   if (!docker) return
   const remove = async (what: string, args: string[]): Promise<void> => {
     const r = await run(docker, args, { timeoutMs: 120_000, allowFailure: true }).catch(
@@ -77,15 +75,15 @@ async function removeBuilder(): Promise<void> {
     if (r.exitCode === 0) core.info(`removed the ${what}`)
     else core.warning(`Could not remove the ${what}: ${r.stderr.trim().split('\n').pop() ?? ''}`)
   }
-  const name = load(State.Builder)
+  const name = state.builder()
   if (name) await remove(`buildx builder ${name}`, removeBuilderArgs(name))
-  const context = load(State.DockerContext)
+  const context = state.dockerContext()
   if (context) await remove(`docker context ${context}`, removeContextArgs(context))
 }
 
 async function deleteMinikube(): Promise<void> {
-  const minikube = load(State.MinikubePath)
-  if (!minikube || load(State.ClusterStarted) !== 'true') return
+  const minikube = state.minikubePath()
+  if (!minikube || !state.clusterStarted()) return
   core.startGroup('Delete the minikube cluster')
   try {
     const r = await run(minikube, ['delete'], { timeoutMs: 180_000, allowFailure: true })
@@ -98,10 +96,10 @@ async function deleteMinikube(): Promise<void> {
 
 /** On a shared cluster, cleanup means the release this run installed, not the cluster. */
 async function uninstall(): Promise<void> {
-  const helm = load(State.HelmPath)
-  const release = load(State.Release)
-  const namespace = load(State.Namespace)
-  if (!helm || !release || load(State.Deployed) !== 'true') return
+  const helm = state.helmPath()
+  const release = state.release()
+  const namespace = state.namespace()
+  if (!helm || !release || !state.deployed()) return
   core.startGroup(`Uninstall ${release} from ${namespace}`)
   try {
     const r = await run(

@@ -9,7 +9,7 @@ import { buildImage } from './images/build.js'
 import { loadImage } from './images/load.js'
 import { kubectlVersionFor, type Action, type PlannedStep } from './plan.js'
 import { NOT_NEEDED, type Step, type StepLog } from './runner.js'
-import { State, save } from './state.js'
+import { state } from './state.js'
 import { installTool, toolArch, type ToolName } from './tools/download.js'
 import { parseHelmVersion } from './tools/helm.js'
 import { Kubectl } from './tools/kubectl.js'
@@ -106,12 +106,12 @@ async function installVersion(
   ctx.tools[tool] = info
   ctx.report.tools = [...ctx.report.tools.filter((t) => t.name !== tool), info]
   core.setOutput(`${tool}-path`, info.path)
-  if (tool === 'minikube') save(State.MinikubePath, info.path)
+  if (tool === 'minikube') state.saveMinikubePath(info.path)
   if (tool === 'helm') {
-    save(State.HelmPath, info.path)
+    state.saveHelmPath(info.path)
     ctx.helmMajor = parseHelmVersion(info.version).major
   }
-  if (tool === 'kubectl') save(State.KubectlPath, info.path)
+  if (tool === 'kubectl') state.saveKubectlPath(info.path)
 }
 
 /**
@@ -147,8 +147,8 @@ export function cacheKey(ctx: RunContext): string {
 async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
   const paths = minikubeCachePaths(minikubeDir(process.env, homedir()))
   const key = cacheKey(ctx)
-  save(State.CacheKey, key)
-  save(State.CachePath, paths.join('\n'))
+  state.saveCacheKey(key)
+  state.saveCachePaths(paths)
   const cache = await import('@actions/cache') // loaded only when a cache is used
   if (!cache.isFeatureAvailable()) {
     core.warning(
@@ -158,7 +158,7 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
   }
   try {
     const hit = await cache.restoreCache(paths, key)
-    save(State.CacheHit, hit === key)
+    state.saveCacheHit(hit === key)
     log.info(hit ? `restored ${paths.join(', ')} from cache ${hit}` : `no cache for ${key} yet`)
   } catch (err) {
     core.warning(`Could not restore the minikube cache: ${errorMessage(err)}`)

@@ -3,7 +3,7 @@ import type { RunContext } from '../context.js'
 import { ToolError, type RunResult } from '../exec.js'
 import type { ClusterInfo } from '../model.js'
 import type { StepLog } from '../runner.js'
-import { State, save } from '../state.js'
+import { state } from '../state.js'
 import { Minikube, minikubeReason, type StartOptions } from '../tools/minikube.js'
 import type { ClusterProvider } from './provider.js'
 import { errorMessage, formatMs } from '../text.js'
@@ -49,7 +49,7 @@ export class MinikubeCluster implements ClusterProvider {
     const minikube = new Minikube(ctx.tool('minikube'), log)
     const options = startOptions(ctx)
     const timeout = ctx.inputs.clusterTimeoutMs
-    save(State.ClusterStarted, true)
+    state.saveClusterStarted()
     try {
       ctx.clusterCreated = createdCluster(await minikube.start(options, timeout))
     } catch (first) {

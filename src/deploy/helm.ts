@@ -5,7 +5,7 @@ import { stringify } from 'yaml'
 import type { RunContext } from '../context.js'
 import { registerSecret } from '../redact.js'
 import type { StepLog } from '../runner.js'
-import { State, save } from '../state.js'
+import { state } from '../state.js'
 import {
   Helm,
   manifestObjects,
@@ -72,7 +72,7 @@ async function withSecretValues<T>(
   if (ctx.inputs.secretValues.length === 0) return use(undefined)
   const dir = join(ctx.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
   // Saved first: if this process is killed while helm runs, the post step removes the folder.
-  save(State.SecretsDir, dir)
+  state.saveSecretsDir(dir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const file = join(dir, 'secret-values.yaml')
   writeFileSync(file, stringify(secretValuesDocument(ctx.inputs.secretValues)), { mode: 0o600 })
@@ -120,7 +120,7 @@ export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<
   }
   const dir = join(ctx.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
   // Saved first: if this process is killed while helm runs, the post step removes the folder.
-  save(State.RepositoriesDir, dir)
+  state.saveRepositoriesDir(dir)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const repos: RepositoryPaths = {

@@ -3,7 +3,7 @@
 import * as core from '@actions/core'
 import type { RunContext } from '../context.js'
 import type { StepLog } from '../runner.js'
-import { State, save } from '../state.js'
+import { state } from '../state.js'
 import type { Docker } from '../tools/docker.js'
 import { resolveBuildCache, type BuildCache } from './cache.js'
 import { errorMessage } from '../text.js'
@@ -48,15 +48,15 @@ async function prepare(ctx: RunContext, docker: Docker, log: StepLog): Promise<B
   const name = builderName(process.env)
   try {
     // Saved before they exist: post removes a half-created builder too.
-    save(State.DockerPath, docker.path)
+    state.saveDockerPath(docker.path)
     let endpoint: string | undefined
     if (ctx.dockerEnv) {
       // The builder runs in the cluster's Docker, so `--load` puts images where pods find them.
-      save(State.DockerContext, name)
+      state.saveDockerContext(name)
       await docker.createContext(name, ctx.dockerEnv)
       endpoint = name
     }
-    save(State.Builder, name)
+    state.saveBuilder(name)
     await docker.createBuilder(name, BUILDER_TIMEOUT_MS, endpoint)
     log.info(`created the docker-container builder '${name}' for the ${cache.kind} layer cache`)
     return { cache, builder: name, created: true }
