@@ -118,7 +118,18 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   state.saveStatus(report.status)
 
   const reportPath = join(ctx.env.outDir, 'report.json')
-  await publish(report, ctx, reportPath)
+  await publish(
+    report,
+    {
+      commentHeader: ctx.found.commentHeader,
+      comment: ctx.inputs.comment,
+      githubToken: ctx.inputs.githubToken,
+      jobSummary: ctx.inputs.jobSummary,
+      diagnosticsArtifact: ctx.inputs.diagnosticsArtifact,
+      outDir: ctx.env.outDir
+    },
+    reportPath
+  )
   writeFileSync(reportPath, redact(JSON.stringify(report, null, 2)))
   for (const [name, value] of Object.entries(outputsOf(report, reportPath)))
     core.setOutput(name, value)

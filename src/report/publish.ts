@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import type { RunContext } from '../context.js'
+import type { Inputs } from '../inputs.js'
 import { redact } from '../redact.js'
 import { decideComment, findPullRequest, upsertComment } from './comment.js'
 import { GitHub } from './github.js'
@@ -9,16 +9,32 @@ import { COMMENT_LIMIT, SUMMARY_LIMIT, commentMarker, renderMarkdown } from './m
 import type { Report } from '../model.js'
 import { errorMessage } from '../text.js'
 
+/** What publishing needs to know of the run, as plain values. */
+export interface PublishOptions {
+  /** The comment header discovered for this run (its first line marks the comment as ours). */
+  commentHeader: string
+  comment: Inputs['comment']
+  githubToken: string
+  jobSummary: boolean
+  diagnosticsArtifact: boolean
+  /** The run's output folder; its name gives the artifact its name. */
+  outDir: string
+}
+
 /**
  * Tells people what happened: diagnostics artifact, pull-request comment, job summary.
  * Each is best effort: a failure here is a warning and never changes the outcome.
  */
-export async function publish(report: Report, ctx: RunContext, reportPath: string): Promise<void> {
-  const header = ctx.found.commentHeader
-  if (report.status !== 'healthy' && ctx.inputs.diagnosticsArtifact)
-    await uploadDiagnostics(report, ctx, reportPath)
-  await comment(report, ctx, header)
-  if (ctx.inputs.jobSummary) {
+export async function publish(
+  report: Report,
+  opts: PublishOptions,
+  reportPath: string
+): Promise<void> {
+  const header = opts.commentHeader
+  if (report.status !== 'healthy' && opts.diagnosticsArtifact)
+    await uploadDiagnostics(report, opts, reportPath)
+  await comment(report, opts, header)
+  if (opts.jobSummary) {
     try {
       await core.summary
         .addRaw(renderMarkdown(report, { header, limit: SUMMARY_LIMIT }), true)
@@ -33,8 +49,8 @@ function message(err: unknown): string {
   return redact(errorMessage(err))
 }
 
-async function comment(report: Report, ctx: RunContext, header: string): Promise<void> {
-  const { comment: mode, githubToken: token } = ctx.inputs
+async function comment(report: Report, opts: PublishOptions, header: string): Promise<void> {
+  const { comment: mode, githubToken: token } = opts
   if (mode === 'never') return
   const env = process.env
   const github = token ? new GitHub({ token }) : undefined
@@ -80,13 +96,13 @@ async function comment(report: Report, ctx: RunContext, header: string): Promise
 
 async function uploadDiagnostics(
   report: Report,
-  ctx: RunContext,
+  opts: PublishOptions,
   reportPath: string
 ): Promise<void> {
   writeFileSync(reportPath, redact(JSON.stringify(report, null, 2)))
   const files = [reportPath]
   if (report.diagnostics?.file) files.push(report.diagnostics.file)
-  const name = `minikube-preview-${basename(ctx.env.outDir).replace(/^minikube-preview-/, '')}`
+  const name = `minikube-preview-${basename(opts.outDir).replace(/^minikube-preview-/, '')}`
   try {
     // Loaded only when there is something to upload: it is most of the bundle.
     const { DefaultArtifactClient } = await import('@actions/artifact')
