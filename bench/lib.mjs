@@ -254,6 +254,21 @@ function helmRules(names, t) {
     { match: ['status'], stdout: 'NAME: app\nSTATUS: deployed\nREVISION: 3\n' },
     { match: ['history'], stdout: 'REVISION\tSTATUS\n3\tdeployed\n' },
     { match: ['get', 'manifest'], stdout: manifest(names) },
+    // With `t.test`: the chart has a test Pod, and `helm test` takes that long.
+    ...(t.test === undefined
+      ? []
+      : [
+          {
+            match: ['test'],
+            stdout: 'TEST SUITE:     app-test\nPhase:          Succeeded\n',
+            delayMs: t.test
+          },
+          {
+            match: ['get', 'hooks'],
+            stdout:
+              '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app-test\n  annotations:\n    helm.sh/hook: test\n'
+          }
+        ]),
     { match: ['get', 'hooks'], stdout: '' }
   ]
 }

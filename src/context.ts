@@ -2,10 +2,16 @@ import { join } from 'node:path'
 import { homedir } from 'node:os'
 import type { Discovered } from './discover.js'
 import type { Inputs } from './inputs.js'
-import { releaseTroubled, type ImageInfo, type Report, type ToolInfo } from './report/model.js'
+import {
+  releaseTroubled,
+  type ImageInfo,
+  type Report,
+  type ToolInfo,
+  type Verdict
+} from './report/model.js'
 import type { ToolName } from './tools/download.js'
 import type { ManifestObject } from './tools/helm.js'
-import type { WorkloadRef } from './verify/health.js'
+import type { ClusterState, WorkloadRef } from './verify/health.js'
 
 /** Where the run keeps its files, and the environment it was given. */
 export interface Environment {
@@ -35,6 +41,10 @@ export class RunContext {
   clusterIp?: string
   rendered?: ManifestObject[]
   workloads: WorkloadRef[] = []
+  /** The release's hooks as last seen while helm ran (Jobs and Pods, with their verdicts). */
+  hooks: Verdict[] = []
+  /** The objects when every workload was first healthy: the stable-for window counts from them. */
+  completed?: ClusterState
   hooksManifest = ''
   /** Epoch ms by which verification and health checks must be done. */
   verifyDeadline?: number

@@ -16,6 +16,11 @@ export interface RunOptions {
   sink?: OutputSink
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean
+  /**
+   * Stops the program: SIGTERM (helm records a cancelled release as failed), SIGKILL to its
+   * process group if it has not ended within a grace. The run then rejects with the signal's reason.
+   */
+  signal?: AbortSignal
 }
 
 export interface RunResult {
@@ -26,6 +31,7 @@ export interface RunResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000
+const ABORT_GRACE_MS = 15_000
 const KEEP_BYTES = 8 * 1024 * 1024
 const TAIL_LINES = 12
 
@@ -107,6 +113,22 @@ export function run(
       timedOut = true
       kill(child.pid)
     }, timeoutMs)
+    let graceTimer: ReturnType<typeof setTimeout> | undefined
+    const onAbort = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+      graceTimer = setTimeout(() => kill(child.pid), ABORT_GRACE_MS)
+    }
+    if (opts.signal?.aborted) onAbort()
+    else opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const stopped = (): void => {
+      clearTimeout(timer)
+      clearTimeout(graceTimer)
+      opts.signal?.removeEventListener('abort', onAbort)
+    }
     child.stdout.setEncoding('utf8')
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', (d: string) => {
@@ -122,17 +144,20 @@ export function run(
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return
       settled = true
-      clearTimeout(timer)
+      stopped()
       const why = err.code === 'ENOENT' ? `${tool} was not found` : err.message
       reject(new ToolError(tool, args, null, redact(why), false, timeoutMs))
     })
     child.on('close', (code, signal) => {
       if (settled) return
       settled = true
-      clearTimeout(timer)
+      stopped()
       const exitCode = code ?? (signal ? 128 : 1)
       const result = { exitCode, stdout, stderr, durationMs: Date.now() - started }
-      if (timedOut || (exitCode !== 0 && !opts.allowFailure)) {
+      if (opts.signal?.aborted && !timedOut) {
+        const reason: unknown = opts.signal.reason
+        reject(reason instanceof Error ? reason : new Error(`${basename(tool)} was stopped`))
+      } else if (timedOut || (exitCode !== 0 && !opts.allowFailure)) {
         const tail = lastLines(stderr) || lastLines(stdout)
         reject(new ToolError(tool, args, timedOut ? null : exitCode, tail, timedOut, timeoutMs))
       } else {

@@ -98,6 +98,8 @@ export interface Inputs {
   rollbackOnFailure: boolean
   waitTimeoutMs: number
   failFast: boolean
+  /** Once every workload is healthy, how long it must stay so (0: not watched). */
+  stableForMs: number
   healthChecks: HealthCheck[]
   helmTest: (typeof HELM_TESTS)[number]
   githubToken: string
@@ -105,6 +107,22 @@ export interface Inputs {
   commentHeader: string
   jobSummary: boolean
   diagnosticsArtifact: boolean
+}
+
+const STABLE_FOR_MAX_MS = 30 * 60_000
+
+/** `0s` (or `0`) turns the window off; otherwise a duration of at most 30 minutes. */
+function parseStableFor(raw: string): number {
+  if (/^\s*0+(\.0+)?(ms|s|m|h)?\s*$/.test(raw)) return 0
+  let ms: number
+  try {
+    ms = parseDuration(raw)
+  } catch {
+    throw new Invalid(`a duration of at most 30m such as '10s' or '1m', or '0s' to turn it off`)
+  }
+  if (ms > STABLE_FOR_MAX_MS)
+    throw new Invalid(`a duration of at most 30m such as '10s' or '1m', or '0s' to turn it off`)
+  return ms
 }
 
 /** Defaults of action.yml; an input read as '' falls back to these, so a local run behaves the same. */
@@ -140,6 +158,7 @@ export const DEFAULTS: Record<string, string> = {
   'rollback-on-failure': 'false',
   'wait-timeout': '5m',
   'fail-fast': 'true',
+  'stable-for': '10s',
   'health-checks': '',
   'helm-test': 'auto',
   'github-token': '',
@@ -301,6 +320,7 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     rollbackOnFailure: field('rollback-on-failure', parseBoolean, false),
     waitTimeoutMs: field('wait-timeout', parseDuration, 300_000),
     failFast: field('fail-fast', parseBoolean, true),
+    stableForMs: field('stable-for', parseStableFor, 10_000),
     healthChecks: field('health-checks', parseHealthChecks, []),
     helmTest: field('helm-test', (v) => parseChoice(v, HELM_TESTS), 'auto'),
     githubToken: read('github-token').trim(),

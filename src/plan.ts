@@ -1,4 +1,5 @@
 import type { Discovered } from './discover.js'
+import { formatMs } from './exec.js'
 import type { ImageSpec, Inputs } from './inputs.js'
 import type { ToolName } from './tools/download.js'
 
@@ -13,6 +14,7 @@ export type Action =
   | { kind: 'load'; image: ImageSpec }
   | { kind: 'deploy' }
   | { kind: 'verify' }
+  | { kind: 'stable' }
   | { kind: 'health-checks' }
   | { kind: 'helm-test' }
   | { kind: 'diagnostics' }
@@ -186,6 +188,18 @@ export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
       action: { kind: 'verify' }
     })
     finalNeeds = [verify]
+    // Once the rollout has completed, the window, the health checks and helm test run together:
+    // a healthy run pays the window once. The verdict is healthy only if all of them succeed.
+    if (inputs.stableForMs > 0) {
+      finalNeeds.push(
+        add({
+          id: 'stable',
+          title: `Stay healthy for ${formatMs(inputs.stableForMs)}`,
+          needs: [verify],
+          action: { kind: 'stable' }
+        })
+      )
+    }
     if (inputs.healthChecks.length > 0) {
       finalNeeds.push(
         add({

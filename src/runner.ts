@@ -22,13 +22,16 @@ export class StepLog implements OutputSink {
   }
 }
 
+/** What a step returns when it found it has nothing to do: it counts as done and is left out of the results. */
+export const NOT_NEEDED = 'not-needed'
+
 export interface Step {
   id: string
   title: string
   needs: readonly string[]
   /** Runs once its needs have finished, whatever their outcome (diagnostics, report). */
   always?: boolean
-  run(log: StepLog): Promise<void>
+  run(log: StepLog): Promise<void | typeof NOT_NEEDED>
 }
 
 export interface Clock {
@@ -81,6 +84,7 @@ export async function runSteps(
     steps.map((s) => [s.id, { id: s.id, title: s.title, status: 'pending' }])
   )
   const running = new Map<string, Promise<void>>()
+  const omitted = new Set<string>()
   const finished = (id: string): boolean => {
     const st = results.get(id)?.status
     return st === 'success' || st === 'failure' || st === 'skipped'
@@ -94,7 +98,7 @@ export async function runSteps(
     const log = new StepLog()
     const done = (async () => {
       try {
-        await step.run(log)
+        if ((await step.run(log)) === NOT_NEEDED) omitted.add(step.id)
         result.status = 'success'
       } catch (err) {
         result.status = 'failure'
@@ -132,5 +136,5 @@ export async function runSteps(
     const settledId = await Promise.race([...running.entries()].map(([id, p]) => p.then(() => id)))
     running.delete(settledId)
   }
-  return steps.map((s) => results.get(s.id) as StepResult)
+  return steps.filter((s) => !omitted.has(s.id)).map((s) => results.get(s.id) as StepResult)
 }

@@ -10,15 +10,16 @@ import { collectDiagnostics, writeDiagnosticsFile } from './diagnostics/collect.
 import { buildImage } from './images/build.js'
 import { loadImage } from './images/load.js'
 import { kubectlVersionFor, type Action, type PlannedStep } from './plan.js'
-import type { Step, StepLog } from './runner.js'
+import { NOT_NEEDED, type Step, type StepLog } from './runner.js'
 import { State, save } from './state.js'
+import { formatMs } from './exec.js'
 import { installTool, toolArch, type ToolName } from './tools/download.js'
 import { parseHelmVersion } from './tools/helm.js'
 import { Kubectl } from './tools/kubectl.js'
 import { Minikube } from './tools/minikube.js'
 import { runHealthChecks } from './verify/http.js'
 import { runHelmTest, shouldRunHelmTest } from './verify/helmtest.js'
-import { WatchError, watchWorkloads } from './verify/watch.js'
+import { WatchError, watchStable, watchWorkloads } from './verify/watch.js'
 import { wasDeployed, type Verdict } from './report/model.js'
 
 /** Turns the plan's steps into runnable ones bound to this run's context. */
@@ -32,7 +33,11 @@ export function bindSteps(plan: readonly PlannedStep[], ctx: RunContext): Step[]
   }))
 }
 
-async function perform(action: Action, ctx: RunContext, log: StepLog): Promise<void> {
+async function perform(
+  action: Action,
+  ctx: RunContext,
+  log: StepLog
+): Promise<void | typeof NOT_NEEDED> {
   switch (action.kind) {
     case 'install':
       return install(ctx, action.tool, log)
@@ -55,6 +60,8 @@ async function perform(action: Action, ctx: RunContext, log: StepLog): Promise<v
       return deploy(ctx, log)
     case 'verify':
       return verify(ctx, log)
+    case 'stable':
+      return stable(ctx, log)
     case 'health-checks':
       return healthChecks(ctx, log)
     case 'helm-test':
@@ -183,24 +190,39 @@ async function enableAddons(ctx: RunContext, log: StepLog): Promise<void> {
   if (names.length === 0) log.info('no addons to enable')
 }
 
-async function verify(ctx: RunContext, log: StepLog): Promise<void> {
-  const i = ctx.inputs
-  ctx.verifyDeadline = Date.now() + i.waitTimeoutMs
+/** One line per change of the verdicts: a five-minute wait would otherwise print 150 of them. */
+function pollLogger(log: StepLog): (verdicts: Verdict[]) => void {
   let last = ''
-  const onPoll = (verdicts: Verdict[]): void => {
+  return (verdicts) => {
     const line = verdicts
       .map((w) => `${w.kind}/${w.name} ${w.state} ${w.ready}${w.reason ? ` ${w.reason}` : ''}`)
       .join(', ')
-    // Only changes are worth a line: a five-minute wait would otherwise print 150 of them.
     if (line !== last) log.info(line)
     last = line
   }
+}
+
+/** `Deployment web is not healthy: …` for the step's failure, in one sentence. */
+function unhealthy(verdicts: Verdict[], how: string): Error | undefined {
+  const bad = verdicts.filter((v) => v.state !== 'healthy')
+  const first = bad.find((v) => v.state === 'failed') ?? bad[0]
+  if (!first) return undefined
+  const more = bad.length > 1 ? ` (and ${bad.length - 1} more not healthy)` : ''
+  const why = first.summary ?? first.reason ?? 'not ready'
+  return new Error(`${first.kind} ${first.name} ${how}: ${why}${more}`)
+}
+
+/** Waits until every workload is healthy (the rollout completed), or one will not heal. */
+async function verify(ctx: RunContext, log: StepLog): Promise<void> {
+  const i = ctx.inputs
+  ctx.verifyDeadline = Date.now() + i.waitTimeoutMs
+  ctx.report.verify = { stableForMs: i.stableForMs }
   let watched: Awaited<ReturnType<typeof watchWorkloads>>
   try {
     watched = await watchWorkloads(kubectl(ctx), i.namespace, ctx.workloads, {
       timeoutMs: i.waitTimeoutMs,
       failFast: i.failFast,
-      onPoll
+      onPoll: pollLogger(log)
     })
   } catch (err) {
     // kubectl kept failing: keep the last verdicts it could read.
@@ -209,17 +231,39 @@ async function verify(ctx: RunContext, log: StepLog): Promise<void> {
   }
   const { verdicts, timedOut, polls } = watched
   ctx.report.workloads = verdicts
+  if (timedOut) ctx.report.verify.timedOutAfterMs = i.waitTimeoutMs
   const bad = verdicts.filter((v) => v.state !== 'healthy')
   log.info(
     `${verdicts.length - bad.length}/${verdicts.length} workloads healthy after ${polls} polls`
   )
-  const first = bad.find((v) => v.state === 'failed') ?? bad[0]
-  if (first) {
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more not healthy)` : ''
-    const why = first.reason ?? (timedOut ? 'Timeout' : 'not ready')
-    const detail = first.message ? ` — ${first.message}` : ''
-    throw new Error(`${first.kind} ${first.name} is not healthy: ${why}${detail}${more}`)
+  const failure = unhealthy(
+    verdicts,
+    timedOut ? `is not healthy after ${formatMs(i.waitTimeoutMs)}` : 'is not healthy'
+  )
+  if (failure) throw failure
+  ctx.completed = watched.state
+}
+
+/** The `stable-for` window: every workload must stay healthy that long. */
+async function stable(ctx: RunContext, log: StepLog): Promise<void> {
+  const i = ctx.inputs
+  let watched: Awaited<ReturnType<typeof watchStable>>
+  try {
+    watched = await watchStable(kubectl(ctx), i.namespace, ctx.workloads, {
+      stableForMs: i.stableForMs,
+      completed: ctx.completed ?? { items: [] },
+      healthy: ctx.report.workloads,
+      onPoll: pollLogger(log)
+    })
+  } catch (err) {
+    if (err instanceof WatchError && err.verdicts.length > 0) ctx.report.workloads = err.verdicts
+    throw err
   }
+  ctx.report.workloads = watched.verdicts
+  if (ctx.report.verify) ctx.report.verify.healthyForMs = watched.healthyForMs
+  const failure = unhealthy(watched.verdicts, 'did not stay healthy')
+  if (failure) throw failure
+  log.info(`every workload stayed healthy for ${formatMs(watched.healthyForMs)}`)
 }
 
 async function healthChecks(ctx: RunContext, log: StepLog): Promise<void> {
@@ -239,10 +283,11 @@ async function healthChecks(ctx: RunContext, log: StepLog): Promise<void> {
   }
 }
 
-async function helmTest(ctx: RunContext, log: StepLog): Promise<void> {
+async function helmTest(ctx: RunContext, log: StepLog): Promise<void | typeof NOT_NEEDED> {
   if (!shouldRunHelmTest(ctx.inputs.helmTest, ctx.hooksManifest)) {
+    // Not a step of this run at all: the report shows no "Helm test" that did nothing.
     log.info('the chart has no test hooks; helm test is not run')
-    return
+    return NOT_NEEDED
   }
   const result = await runHelmTest({
     helm: helmFor(ctx, log),
@@ -261,14 +306,19 @@ async function diagnostics(ctx: RunContext, log: StepLog): Promise<void> {
     log.info('nothing failed; no diagnostics needed')
     return
   }
-  const deployed = wasDeployed(ctx.report)
+  // helm status and history tell the most when the release did not deploy: ask once helm ran.
+  const helmRan = ctx.report.steps.some((s) => s.id === 'deploy' && s.startedAt !== undefined)
+  // The hooks' pods: all of them when helm failed, otherwise those that are not healthy.
+  const hookPods = wasDeployed(ctx.report)
+    ? ctx.hooks.flatMap((h) => h.unhealthyPods)
+    : ctx.hooks.flatMap((h) => h.pods)
   const sections = await collectDiagnostics({
     kubectl: ctx.tools.kubectl && ctx.report.cluster ? kubectl(ctx) : undefined,
-    helm: deployed && ctx.tools.helm ? helmFor(ctx) : undefined,
+    helm: helmRan && ctx.tools.helm ? helmFor(ctx) : undefined,
     minikube: ctx.tools.minikube ? new Minikube(ctx.tool('minikube')) : undefined,
     namespace: ctx.inputs.namespace,
-    release: deployed ? ctx.found.release : undefined,
-    unhealthyPods: ctx.report.workloads.flatMap((w) => w.unhealthyPods),
+    release: helmRan ? ctx.found.release : undefined,
+    unhealthyPods: [...ctx.report.workloads.flatMap((w) => w.unhealthyPods), ...hookPods],
     deadline: Date.now() + 90_000
   })
   const file = writeDiagnosticsFile(sections, ctx.env.outDir)

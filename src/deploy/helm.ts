@@ -12,7 +12,10 @@ import {
   type ImageValue,
   type ValuesOptions
 } from '../tools/helm.js'
+import { Kubectl } from '../tools/kubectl.js'
+import type { Verdict } from '../report/model.js'
 import { workloadsOf } from '../verify/health.js'
+import { watchHooks } from '../verify/hooks.js'
 
 /** `a.b.c=v` lines → a nested values document. */
 export function secretValuesDocument(
@@ -114,15 +117,20 @@ export async function deploy(ctx: RunContext, log: StepLog): Promise<void> {
     helmVersion: ctx.tools.helm?.version
   }
   await withSecretValues(ctx, (file) =>
-    helm.upgrade({
-      ...values(ctx, file),
-      release,
-      chart: ctx.found.chart as string,
-      namespace: i.namespace,
-      timeoutMs: i.waitTimeoutMs,
-      helmArgs: i.helmArgs,
-      helmMajor: ctx.helmMajor
-    })
+    upgradeWatchingHooks(ctx, log, (signal) =>
+      helm.upgrade(
+        {
+          ...values(ctx, file),
+          release,
+          chart: ctx.found.chart as string,
+          namespace: i.namespace,
+          timeoutMs: i.waitTimeoutMs,
+          helmArgs: i.helmArgs,
+          helmMajor: ctx.helmMajor
+        },
+        signal
+      )
+    )
   )
   const [revision, manifest, hooks] = await Promise.all([
     helm.revision(release, i.namespace),
@@ -135,6 +143,51 @@ export async function deploy(ctx: RunContext, log: StepLog): Promise<void> {
   log.info(
     `release ${release} revision ${revision} in ${i.namespace}: ${ctx.workloads.length} workloads to verify`
   )
+}
+
+/** `pre-install hook Job app-migrate`: which hook, in the words of the chart. */
+function hookName(v: Verdict): string {
+  return `${v.hook ?? ''} hook ${v.kind} ${v.name}`.trim()
+}
+
+/**
+ * Runs `helm upgrade` while watching the release's hooks; a hook in a state that will not heal
+ * stops helm at once (with fail-fast) instead of after the whole wait-timeout.
+ */
+async function upgradeWatchingHooks<T>(
+  ctx: RunContext,
+  log: StepLog,
+  upgrade: (signal: AbortSignal) => Promise<T>
+): Promise<T> {
+  const stopHelm = new AbortController()
+  const helmDone = new AbortController()
+  const since = Date.now()
+  const watching = watchHooks(new Kubectl(ctx.tool('kubectl')), ctx.inputs.namespace, {
+    since,
+    signal: helmDone.signal
+  }).then((watch) => {
+    if (watch.failed && ctx.inputs.failFast) {
+      const v = watch.failed
+      log.info(`${hookName(v)} will not succeed (${v.reason ?? 'failed'}): stopping helm`)
+      stopHelm.abort(
+        new Error(
+          `the ${hookName(v)} failed: ${v.summary ?? v.reason ?? 'failed'}; helm upgrade was stopped`
+        )
+      )
+    }
+    return watch
+  })
+  try {
+    return await upgrade(stopHelm.signal)
+  } catch (err) {
+    // The release's hooks go into the report, so that the table and the diagnostics show them.
+    helmDone.abort()
+    ctx.report.workloads = (await watching).verdicts
+    throw err
+  } finally {
+    helmDone.abort()
+    ctx.hooks = (await watching).verdicts
+  }
 }
 
 /** After diagnostics: back to the last good revision, or away entirely if there was none. */

@@ -141,6 +141,9 @@ function statusLine(report: Report, header: string): string {
     report.durationMs ??
     (report.endedAt !== undefined ? report.endedAt - report.startedAt : undefined)
   if (duration !== undefined) parts.push(formatDuration(duration))
+  const held = report.verify?.healthyForMs
+  if (report.status === 'healthy' && held !== undefined)
+    parts.push(`stable ${formatDuration(held)}`)
   if (report.runUrl && /^https?:\/\//.test(report.runUrl)) {
     parts.push(
       `[workflow run](${encodeURI(redact(report.runUrl)).replace(/[()]/g, encodeURIComponent)})`

@@ -57,7 +57,7 @@ export interface ReleaseInfo {
 
 /** The verdict on one workload of the release. */
 export interface Verdict {
-  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'Pod'
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'Pod' | 'APIService'
   name: string
   state: 'healthy' | 'progressing' | 'failed'
   /** Ready pods over wanted pods, e.g. `1/2` (for a Job: succeeded/completions). */
@@ -67,10 +67,24 @@ export interface Verdict {
   reason?: string
   /** Human detail: the container, the message Kubernetes gave. */
   message?: string
+  /** What is wrong in a few words of ours (no kubelet text), e.g. `container web of pod web-1 exited with code 1`. */
+  summary?: string
   /** Pods of this workload (names), unhealthy ones first. */
   pods: string[]
   /** Pods that are unhealthy, for diagnostics. */
   unhealthyPods: string[]
+  /** For a hook of the release (watched while helm runs): its `helm.sh/hook` events, e.g. `pre-install`. */
+  hook?: string
+}
+
+/** How the wait for a healthy release ended. */
+export interface VerifyInfo {
+  /** The `stable-for` window (ms); 0 when it is off. */
+  stableForMs: number
+  /** How long every workload stayed healthy once the rollout had completed (ms). */
+  healthyForMs?: number
+  /** Set when the wait ran out: the `wait-timeout` (ms). */
+  timedOutAfterMs?: number
 }
 
 export interface HealthCheckResult {
@@ -125,6 +139,7 @@ export interface Report extends RunFacts {
   workloads: Verdict[]
   healthChecks: HealthCheckResult[]
   helmTest?: HelmTestResult
+  verify?: VerifyInfo
   diagnostics?: Diagnostics
   steps: StepResult[]
   commentUrl?: string
@@ -168,6 +183,13 @@ export function decideStatus(report: Report): Status {
   return 'healthy'
 }
 
+/** `4m`, `90s`, `1500ms`: a wait as the user wrote it. */
+function waitText(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`
+  if (ms % 1000 === 0) return `${ms / 1000}s`
+  return `${ms}ms`
+}
+
 /** The first failure, in plain words, for the top of the summary and the comment. */
 export function firstFailure(report: Report): string | undefined {
   const failed = report.steps
@@ -176,8 +198,11 @@ export function firstFailure(report: Report): string | undefined {
   const bad =
     report.workloads.find((w) => w.state === 'failed') ??
     report.workloads.find((w) => w.state !== 'healthy')
-  if (bad && failed.some((s) => s.id === 'verify')) {
-    return `${bad.kind} ${bad.name}: ${bad.reason ?? 'not ready'}${bad.message ? ` (${bad.message})` : ''}`
+  if (bad && failed.some((s) => s.id === 'verify' || s.id === 'stable')) {
+    // One sentence in our words: the kubelet's text is in the workloads table beside it.
+    const what = `${bad.kind} ${bad.name}: ${bad.summary ?? bad.reason ?? 'not ready'}`
+    const waited = report.verify?.timedOutAfterMs
+    return waited !== undefined ? `not healthy after ${waitText(waited)}: ${what}` : what
   }
   const step = failed[0]
   if (step) return `${step.title} failed: ${step.reason ?? 'no reason was given'}`

@@ -163,9 +163,14 @@ export class Helm {
     return stdout
   }
 
-  upgrade(o: UpgradeOptions) {
+  upgrade(o: UpgradeOptions, signal?: AbortSignal) {
     // Hooks are bounded by --timeout; the extra minute lets helm report its own error first.
-    return this.run(upgradeArgs(o), o.timeoutMs + 60_000)
+    return run(this.path, upgradeArgs(o), {
+      timeoutMs: o.timeoutMs + 60_000,
+      env: this.env,
+      sink: this.sink,
+      signal
+    })
   }
 
   async manifest(release: string, namespace: string): Promise<string> {

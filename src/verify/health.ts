@@ -21,6 +21,10 @@ export interface HealthOptions {
   unschedulableGraceMs?: number
   /** Restarts after which a container in `CrashLoopBackOff` counts as failed. */
   crashLoopRestarts?: number
+  /** What earlier polls of the same wait saw (failed pods that are gone now). */
+  memory?: PollMemory
+  /** Restart counts when the rollout completed: any restart past them is a failure. */
+  settled?: Settled
 }
 
 export const DEFAULT_UNSCHEDULABLE_GRACE_MS = 30_000
@@ -35,6 +39,7 @@ export function resourcesFor(kinds: Iterable<WorkloadKind>): string[] {
   if (want.has('DaemonSet')) out.push('daemonsets')
   if (want.has('Job')) out.push('jobs')
   out.push('pods')
+  if (want.has('APIService')) out.push('apiservices')
   return out
 }
 
@@ -43,7 +48,8 @@ const WORKLOAD_API: Record<WorkloadKind, string> = {
   StatefulSet: 'apps/v1',
   DaemonSet: 'apps/v1',
   Job: 'batch/v1',
-  Pod: 'v1'
+  Pod: 'v1',
+  APIService: 'apiregistration.k8s.io/v1'
 }
 
 function isWorkloadKind(kind: string): kind is WorkloadKind {
@@ -143,6 +149,7 @@ interface KubeObject {
     containers?: ContainerSpec[]
     initContainers?: ContainerSpec[]
     updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } }
+    service?: { namespace?: string; name?: string }
   }
   status?: {
     observedGeneration?: number
@@ -248,6 +255,8 @@ interface PodFinding {
   state: PodState
   reason?: string
   message?: string
+  /** A few words of ours on what is wrong, for the one-sentence reason of the report. */
+  summary?: string
   /** Set when the pod ran and failed: what failed and how, to find replacements failing alike. */
   failedAs?: string
   /** False for a pod of an older revision, which is on its way out. */
@@ -257,6 +266,7 @@ interface PodFinding {
 interface Limits {
   grace: number
   restarts: number
+  settled?: Settled
 }
 
 /** Evicted and preempted pods were pushed out by the node or the scheduler, not by their own fault. */
@@ -321,6 +331,13 @@ function about(pod: string, container: string, what: string): string {
   return what.includes(pod) ? `${container}: ${what}` : `${container} of pod ${pod}: ${what}`
 }
 
+/** `exited with code 1`, `was killed by signal 9`, `exited` — how a container stopped. */
+function exited(t: Terminated | undefined): string {
+  if (t?.exitCode !== undefined) return `exited with code ${t.exitCode}`
+  if (t?.signal !== undefined) return `was killed by signal ${t.signal}`
+  return 'stopped'
+}
+
 function exitText(t: Terminated): string {
   const code = t.exitCode !== undefined ? `exit code ${t.exitCode}` : (t.reason ?? 'terminated')
   return t.message ? `${code}: ${oneLine(t.message, 200)}` : code
@@ -338,6 +355,7 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     state: PodState,
     reason?: string,
     message?: string,
+    summary?: string,
     failedAs?: string
   ): PodFinding => ({
     pod,
@@ -345,9 +363,11 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     state,
     reason,
     message,
+    summary,
     failedAs,
     current
   })
+  const of = (c: Container) => `${c.label} of pod ${name}`
   if (pod.status?.phase === 'Succeeded') return finding('healthy', 'Completed')
   const containers = containersOf(pod)
 
@@ -357,7 +377,8 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
       return finding(
         'failed',
         waiting.reason,
-        about(name, c.label, oneLine(waiting.message || waiting.reason))
+        about(name, c.label, oneLine(waiting.message || waiting.reason)),
+        `${waiting.reason} in ${of(c)}`
       )
     }
   }
@@ -368,7 +389,12 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     if (oom) {
       const limit = c.spec?.resources?.limits?.memory
       const what = `killed for running out of memory${limit ? ` (limit ${limit})` : ''}, ${exitText(oom)}`
-      return finding('failed', 'OOMKilled', about(name, c.label, what))
+      return finding(
+        'failed',
+        'OOMKilled',
+        about(name, c.label, what),
+        `${of(c)} ran out of memory${limit ? ` (limit ${limit})` : ''}`
+      )
     }
   }
   for (const c of containers) {
@@ -377,7 +403,29 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     if (waiting?.reason === 'CrashLoopBackOff' && restarts >= limits.restarts) {
       const last = c.status.lastState?.terminated
       const what = `${oneLine(waiting.message || 'back-off restarting failed container')}${last ? `; ${exitText(last)}` : ''}`
-      return finding('failed', 'CrashLoopBackOff', about(name, c.label, what))
+      return finding(
+        'failed',
+        'CrashLoopBackOff',
+        about(name, c.label, what),
+        `${of(c)} is in CrashLoopBackOff${last?.exitCode !== undefined ? ` (exit code ${last.exitCode})` : ''}`
+      )
+    }
+  }
+  // Once the rollout has completed, any restart is a failure: the pod was Ready and fell over.
+  if (limits.settled) {
+    for (const c of containers) {
+      const before = limits.settled.get(containerKey(pod, c))
+      const restarts = c.status.restartCount ?? 0
+      if (before !== undefined && restarts > before) {
+        const last = c.status.lastState?.terminated
+        const what = `restarted after the rollout completed (restarts ${before} → ${restarts})${last ? `; last ${exitText(last)}` : ''}`
+        return finding(
+          'failed',
+          'Restarted',
+          about(name, c.label, what),
+          `${of(c)} restarted${last ? ` (${exited(last)})` : ''}`
+        )
+      }
     }
   }
 
@@ -386,16 +434,27 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     const since = timeOf(scheduled.lastTransitionTime) ?? timeOf(pod.metadata.creationTimestamp)
     const expired = since !== undefined && now - since >= limits.grace
     const message = `pod ${name}: ${oneLine(scheduled.message || 'no node can run it')}`
-    return finding(expired ? 'failed' : 'progressing', 'Unschedulable', message)
+    return finding(
+      expired ? 'failed' : 'progressing',
+      'Unschedulable',
+      message,
+      `pod ${name} fits on no node`
+    )
   }
 
   // A pod that ran and failed is judged with its siblings: a replacement may yet work. With
   // restartPolicy Never a container that exited non-zero is final even while others run.
+  // Once the rollout has completed, a pod that was Ready then and has failed since is final.
   const failedPhase = pod.status?.phase === 'Failed'
+  const fellOver =
+    limits.settled !== undefined &&
+    failedPhase &&
+    containers.some((c) => limits.settled?.has(containerKey(pod, c)))
+  const ranAndFailed = fellOver ? 'failed' : 'progressing'
   if (failedPhase && pod.status?.reason) {
     const reason = pod.status.reason
     const message = `pod ${name}: ${oneLine(pod.status.message || reason)}`
-    return finding('progressing', reason, message, `pod/${reason}`)
+    return finding(ranAndFailed, reason, message, `pod ${name} failed (${reason})`, `pod/${reason}`)
   }
   if (failedPhase || pod.spec?.restartPolicy === 'Never') {
     const broke = containers.find((c) => (c.status.state?.terminated?.exitCode ?? 0) !== 0)
@@ -403,15 +462,16 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     if (broke && t) {
       const reason = t.reason || 'Error'
       return finding(
-        'progressing',
+        ranAndFailed,
         reason,
         about(name, broke.label, exitText(t)),
+        `${of(broke)} ${exited(t)}`,
         `${broke.label}/${t.exitCode}`
       )
     }
     if (failedPhase) {
       const message = `pod ${name}: ${oneLine(pod.status?.message || 'failed')}`
-      return finding('progressing', 'Failed', message, 'pod/Failed')
+      return finding(ranAndFailed, 'Failed', message, `pod ${name} failed`, 'pod/Failed')
     }
   }
 
@@ -423,26 +483,39 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     if (waiting?.reason) {
       const last = c.status.lastState?.terminated
       const detail = waiting.message || (last ? `last ${exitText(last)}` : waiting.reason)
-      return finding('progressing', waiting.reason, about(name, c.label, oneLine(detail)))
+      return finding(
+        'progressing',
+        waiting.reason,
+        about(name, c.label, oneLine(detail)),
+        `${of(c)} is in ${waiting.reason}`
+      )
     }
   }
   for (const c of containers) {
     const t = c.status.state?.terminated
     if (t && (t.exitCode ?? 0) !== 0)
-      return finding('progressing', t.reason || 'Error', about(name, c.label, exitText(t)))
+      return finding(
+        'progressing',
+        t.reason || 'Error',
+        about(name, c.label, exitText(t)),
+        `${of(c)} ${exited(t)}`
+      )
   }
   const ready = condition(pod, 'Ready')
   if (ready?.reason) {
     return finding(
       'progressing',
       ready.reason,
-      `pod ${name}: ${oneLine(ready.message || ready.reason)}`
+      `pod ${name}: ${oneLine(ready.message || ready.reason)}`,
+      `pod ${name} is not ready (${ready.reason})`
     )
   }
+  const phase = (pod.status?.phase || 'pending').toLowerCase()
   return finding(
     'progressing',
     pod.status?.phase || 'Pending',
-    `pod ${name} is ${(pod.status?.phase || 'pending').toLowerCase()}`
+    `pod ${name} is ${phase}`,
+    `pod ${name} is ${phase === 'running' ? 'running but not ready' : phase}`
   )
 }
 
@@ -645,16 +718,19 @@ function byTrouble(a: PodFinding, b: PodFinding): number {
   )
 }
 
-/** Pods that ran and failed, grouped by how; a group of two is a replacement failing alike. */
-function repeatedFailure(findings: PodFinding[]): PodFinding[] | undefined {
-  const groups = new Map<string, PodFinding[]>()
+/**
+ * Pods that ran and failed, grouped by how, over this poll and the earlier ones: a group of two
+ * is a replacement failing alike. Across polls because a DaemonSet deletes each failed pod
+ * before it creates the next, so no one poll shows two.
+ */
+function repeatedFailure(findings: PodFinding[], seen: SeenFailures): PodFinding[] | undefined {
   for (const f of findings) {
     if (!f.failedAs || !f.current) continue
-    const group = groups.get(f.failedAs) ?? []
-    group.push(f)
-    groups.set(f.failedAs, group)
+    const group = seen.get(f.failedAs) ?? new Map<string, PodFinding>()
+    group.set(f.pod.metadata.uid ?? f.name, f)
+    seen.set(f.failedAs, group)
   }
-  return [...groups.values()].find((g) => g.length >= 2)
+  return [...seen.values()].map((g) => [...g.values()]).find((g) => g.length >= 2)
 }
 
 function newest(findings: PodFinding[]): PodFinding | undefined {
@@ -669,7 +745,8 @@ function verdictOf(
   ref: WorkloadRef,
   rollout: Rollout,
   findings: PodFinding[],
-  restarts: number
+  restarts: number,
+  seen: SeenFailures
 ): Verdict {
   const sorted = [...findings].sort(byTrouble)
   const base = {
@@ -682,45 +759,60 @@ function verdictOf(
   // A Job that completed is done, whatever its earlier attempts went through.
   if (rollout.done) return { ...base, state: 'healthy', unhealthyPods: [] }
   const unhealthyPods = sorted.filter((f) => f.state !== 'healthy').map((f) => f.name)
-  const failed = (reason: string | undefined, message: string | undefined): Verdict => ({
+  const failed = (
+    reason: string | undefined,
+    message: string | undefined,
+    summary: string | undefined
+  ): Verdict => ({
     ...base,
     state: 'failed',
     reason,
     message,
+    summary,
     unhealthyPods
   })
 
   const failedPod = sorted.find((f) => f.state === 'failed' && f.current)
-  if (failedPod) return failed(failedPod.reason, failedPod.message)
+  if (failedPod) return failed(failedPod.reason, failedPod.message, failedPod.summary)
   if (rollout.failed) {
     // The workload says why it gave up; its latest failed pod says what went wrong.
     const evidence = newest(sorted.filter((f) => f.failedAs))
     const message = evidence?.message
       ? `${rollout.failed.message}; ${evidence.message}`
       : rollout.failed.message
-    return failed(rollout.failed.reason, message)
+    const summary = evidence?.summary
+      ? `${rollout.failed.reason} (${evidence.summary})`
+      : rollout.failed.reason
+    return failed(rollout.failed.reason, message, summary)
   }
-  const repeated = rollout.judgeFailedPods ? repeatedFailure(sorted) : undefined
+  const repeated = rollout.judgeFailedPods ? repeatedFailure(sorted, seen) : undefined
   if (repeated) {
     const last = newest(repeated) as PodFinding
     return failed(
       last.reason,
-      `${repeated.length} pods failed the same way; ${last.message ?? last.name}`
+      `${repeated.length} pods failed the same way; ${last.message ?? last.name}`,
+      `${repeated.length} pods failed the same way (${last.summary ?? `pod ${last.name} failed`})`
     )
   }
 
   const blocking = sorted.find((f) => f.state === 'progressing' && isLive(f.pod))
   if (rollout.waiting === undefined && !blocking)
     return { ...base, state: 'healthy', unhealthyPods: [] }
-  const progressing = (reason: string | undefined, message: string | undefined): Verdict => ({
+  const progressing = (
+    reason: string | undefined,
+    message: string | undefined,
+    summary: string | undefined
+  ): Verdict => ({
     ...base,
     state: 'progressing',
     reason,
     message,
+    summary,
     unhealthyPods
   })
-  if (blocking?.current) return progressing(blocking.reason, blocking.message)
-  return progressing(rollout.waitingReason, rollout.waiting ?? blocking?.message)
+  if (blocking?.current) return progressing(blocking.reason, blocking.message, blocking.summary)
+  const waiting = rollout.waiting ?? blocking?.message
+  return progressing(rollout.waitingReason, waiting, rollout.waiting ?? blocking?.summary)
 }
 
 function podVerdict(ref: WorkloadRef, pod: KubeObject, now: number, limits: Limits): Verdict {
@@ -728,23 +820,73 @@ function podVerdict(ref: WorkloadRef, pod: KubeObject, now: number, limits: Limi
   const ready = `${f.state === 'healthy' ? 1 : 0}/1`
   const base = { kind: ref.kind, name: ref.name, ready, restarts: restartsOf(pod), pods: [f.name] }
   if (f.state === 'healthy') return { ...base, state: 'healthy', unhealthyPods: [] }
-  // A bare pod has no replacement: once it ran and failed, or was evicted, it stays so.
-  if (f.state === 'failed' || f.failedAs) {
-    return {
-      ...base,
-      state: 'failed',
-      reason: f.reason,
-      message: f.message,
-      unhealthyPods: [f.name]
-    }
+  const found = {
+    reason: f.reason,
+    message: f.message,
+    summary: f.summary,
+    unhealthyPods: [f.name]
   }
+  // A bare pod has no replacement: once it ran and failed, or was evicted, it stays so.
+  if (f.state === 'failed' || f.failedAs) return { ...base, state: 'failed', ...found }
+  return { ...base, state: 'progressing', ...found }
+}
+
+/** An aggregated API is served once its APIService is `Available`; until then its group is missing. */
+function apiServiceVerdict(ref: WorkloadRef, o: KubeObject): Verdict {
+  const available = condition(o, 'Available')
+  const base = { kind: ref.kind, name: ref.name, restarts: 0, pods: [], unhealthyPods: [] }
+  if (isTrue(available)) return { ...base, state: 'healthy', ready: '1/1' }
+  const reason = available?.reason || 'NotAvailable'
+  const service = o.spec?.service
+  const backend = service?.name ? ` (service ${service.namespace ?? '?'}/${service.name})` : ''
   return {
     ...base,
     state: 'progressing',
-    reason: f.reason,
-    message: f.message,
-    unhealthyPods: [f.name]
+    ready: '0/1',
+    reason,
+    message: oneLine(available?.message || `apiservice ${ref.name} is not available`),
+    summary: `not Available: ${reason}${backend}`
   }
+}
+
+/** Failed pods seen so far for one workload: how they failed → pod uid → what was seen. */
+type SeenFailures = Map<string, Map<string, PodFinding>>
+
+/**
+ * What earlier polls of one wait saw, so that failures spread over several polls add up. Give
+ * the same memory to every `evaluate` of one wait.
+ */
+export class PollMemory {
+  private readonly failures = new Map<string, SeenFailures>()
+
+  for(ref: WorkloadRef): SeenFailures {
+    const key = `${ref.kind}/${ref.namespace}/${ref.name}`
+    let seen = this.failures.get(key)
+    if (!seen) {
+      seen = new Map()
+      this.failures.set(key, seen)
+    }
+    return seen
+  }
+}
+
+/** Restart counts per container at the moment the rollout completed. */
+export type Settled = ReadonlyMap<string, number>
+
+function containerKey(pod: KubeObject, c: Container): string {
+  const id = pod.metadata.uid ?? `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`
+  return `${id}/${c.label}`
+}
+
+/** The restart count of every container in `state`: from then on, a restart is a failure. */
+export function settledOf(state: ClusterState): Settled {
+  const out = new Map<string, number>()
+  for (const item of state.items) {
+    const o = asObject(item)
+    if (o?.kind !== 'Pod') continue
+    for (const c of containersOf(o)) out.set(containerKey(o, c), c.status.restartCount ?? 0)
+  }
+  return out
 }
 
 /**
@@ -759,12 +901,15 @@ export function evaluate(
 ): Verdict[] {
   const limits: Limits = {
     grace: opts.unschedulableGraceMs ?? DEFAULT_UNSCHEDULABLE_GRACE_MS,
-    restarts: opts.crashLoopRestarts ?? DEFAULT_CRASH_LOOP_RESTARTS
+    restarts: opts.crashLoopRestarts ?? DEFAULT_CRASH_LOOP_RESTARTS,
+    settled: opts.settled
   }
+  const memory = opts.memory ?? new PollMemory()
   const index = new ClusterIndex(state.items)
-  return workloads.map((ref) => {
+  return workloads.map((ref): Verdict => {
     const obj = index.find(ref)
     if (!obj) {
+      const where = ref.kind === 'APIService' ? '' : ` in namespace ${ref.namespace}`
       return {
         kind: ref.kind,
         name: ref.name,
@@ -772,12 +917,14 @@ export function evaluate(
         ready: '0/?',
         restarts: 0,
         reason: 'NotFound',
-        message: `${ref.kind.toLowerCase()} ${ref.name} was not found in namespace ${ref.namespace}`,
+        message: `${ref.kind.toLowerCase()} ${ref.name} was not found${where}`,
+        summary: `not found${where}`,
         pods: [],
         unhealthyPods: []
       }
     }
     if (ref.kind === 'Pod') return podVerdict(ref, obj, now, limits)
+    if (ref.kind === 'APIService') return apiServiceVerdict(ref, obj)
     const rollout =
       ref.kind === 'Deployment'
         ? deploymentRollout(obj, index)
@@ -789,6 +936,6 @@ export function evaluate(
     const counted = rollout.pods.filter((p) => !isDisplaced(p.pod))
     const findings = counted.map((p) => inspectPod(p.pod, p.current, now, limits))
     const restarts = counted.reduce((n, p) => n + restartsOf(p.pod), 0)
-    return verdictOf(ref, rollout, findings, restarts)
+    return verdictOf(ref, rollout, findings, restarts, memory.for(ref))
   })
 }

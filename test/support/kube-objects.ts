@@ -179,3 +179,86 @@ export function eventsList(ns: string, pod: string): string {
     ]
   })
 }
+
+/** The healthy list, with `restarted`'s container restarted once (exit code 1) and Ready again. */
+export function restartedList(ns: string, healthy: string[], restarted: string): string {
+  const items = [
+    ...healthy.flatMap((n) => [
+      deployment(n, ns, 1),
+      replicaSet(n, ns, 1),
+      pod(n, ns, n, { ready: true })
+    ]),
+    deployment(restarted, ns, 1),
+    replicaSet(restarted, ns, 1),
+    pod(restarted, ns, restarted, {
+      ready: true,
+      restarts: 1,
+      last: { terminated: { exitCode: 1, reason: 'Error', startedAt: T0, finishedAt: T0 } }
+    })
+  ]
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items })
+}
+
+/** `kubectl get jobs,pods`: a hook Job of `hook` (e.g. `pre-install`) whose pod cannot pull its image. */
+export function stuckHookList(ns: string, job: string, hook: string): string {
+  const created = new Date().toISOString()
+  const items = [
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: job,
+        namespace: ns,
+        uid: `uid-${job}`,
+        creationTimestamp: created,
+        annotations: { 'helm.sh/hook': hook, 'helm.sh/hook-delete-policy': 'hook-succeeded' }
+      },
+      spec: { completions: 1, backoffLimit: 6 },
+      status: { active: 1, startTime: created }
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `${job}-q8w2r`,
+        namespace: ns,
+        uid: `uid-${job}-pod`,
+        creationTimestamp: created,
+        labels: { 'batch.kubernetes.io/job-name': job },
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name: job, uid: `uid-${job}`, controller: true }
+        ]
+      },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'create', image: 'certgen:v1.5.0' }] },
+      status: {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'create',
+            image: 'certgen:v1.5.0',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: {
+              waiting: {
+                reason: 'ImagePullBackOff',
+                message: 'Back-off pulling image "certgen:v1.5.0": ErrImagePull: not found'
+              }
+            }
+          }
+        ]
+      }
+    }
+  ]
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items })
+}
+
+/** One Deployment whose only pod never gets past `ContainerCreating`. */
+export function startingList(ns: string, name: string): string {
+  const items = [
+    deployment(name, ns, 0),
+    replicaSet(name, ns, 0),
+    pod(name, ns, name, { ready: false, state: { waiting: { reason: 'ContainerCreating' } } })
+  ]
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items })
+}

@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import {
   evaluate,
+  PollMemory,
   resourcesFor,
+  settledOf,
   workloadsOf,
   type WorkloadKind,
   type WorkloadRef
@@ -938,5 +940,192 @@ describe('workloadsOf', () => {
     ])
     expect(resourcesFor(['Job'])).toEqual(['jobs', 'pods'])
     expect(resourcesFor([])).toEqual(['pods'])
+  })
+})
+
+// ---- Across polls, after the rollout, aggregated APIs, and the one-sentence summary.
+
+function daemonSet(
+  name: string,
+  o: { desired?: number; ready?: number } = {}
+): Obj & { owner: Owner } {
+  const desired = o.desired ?? 1
+  const ready = o.ready ?? desired
+  const uid = `uid-ds-${name}`
+  return {
+    owner: { kind: 'DaemonSet', name, uid },
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: NS, uid, generation: 1, creationTimestamp: at(0) },
+    spec: {},
+    status: {
+      observedGeneration: 1,
+      desiredNumberScheduled: desired,
+      currentNumberScheduled: desired,
+      updatedNumberScheduled: desired,
+      numberReady: ready,
+      numberAvailable: ready
+    }
+  }
+}
+
+const agentRef: WorkloadRef = { kind: 'DaemonSet', name: 'agent', namespace: NS }
+
+/** The DaemonSet controller's cycle: one failed pod at a time, the next created once it is deleted. */
+function agentPoll(n: number): Obj[] {
+  const ds = daemonSet('agent', { ready: 0 })
+  const failedPod = pod(`agent-${n}`, ds.owner, {
+    phase: 'Failed',
+    ready: false,
+    restartPolicy: 'Always',
+    containers: [container({ name: 'agent', ready: false, state: exited(3, 'Error') })]
+  })
+  const meta = failedPod['metadata'] as Obj
+  return [ds, { ...failedPod, metadata: { ...meta, creationTimestamp: at(2 * n) } }]
+}
+
+describe('evaluate, across the polls of one wait', () => {
+  test('a DaemonSet whose pods fail one at a time is failed at the second pod, with the exit code', () => {
+    const memory = new PollMemory()
+    const first = evaluate([agentRef], { items: agentPoll(1) }, T0, { memory })
+    expect(first[0]?.state).toBe('progressing')
+    const second = evaluate([agentRef], { items: agentPoll(2) }, T0 + 2000, { memory })
+    expect(second[0]).toMatchObject({
+      state: 'failed',
+      reason: 'Error',
+      message: '2 pods failed the same way; container agent of pod agent-2: exit code 3',
+      summary: '2 pods failed the same way (container agent of pod agent-2 exited with code 3)'
+    })
+  })
+
+  test('without the memory of earlier polls, one failed pod at a time never adds up', () => {
+    for (const n of [1, 2, 3]) {
+      expect(evaluate([agentRef], { items: agentPoll(n) }, T0)[0]?.state).toBe('progressing')
+    }
+  })
+
+  test('the same failed pod seen twice is one failure, not two', () => {
+    const memory = new PollMemory()
+    evaluate([agentRef], { items: agentPoll(1) }, T0, { memory })
+    expect(evaluate([agentRef], { items: agentPoll(1) }, T0 + 2000, { memory })[0]?.state).toBe(
+      'progressing'
+    )
+  })
+})
+
+describe('evaluate, once the rollout has completed', () => {
+  const healthy = backend((rs) => [pod('backend-7c9d5b6f4d-abcde', rs)])
+  const restarted = backend((rs) => [
+    pod('backend-7c9d5b6f4d-abcde', rs, {
+      containers: [container({ restarts: 1, lastState: exited(1) })]
+    })
+  ])
+
+  test('a container that restarted since is failed, Ready or not, with its exit code', () => {
+    const settled = settledOf({ items: healthy })
+    expect(evaluate([backendRef], { items: restarted }, T0, { settled })[0]).toMatchObject({
+      state: 'failed',
+      reason: 'Restarted',
+      summary: 'container backend of pod backend-7c9d5b6f4d-abcde restarted (exited with code 1)',
+      message: expect.stringContaining('restarts 0 → 1'),
+      unhealthyPods: ['backend-7c9d5b6f4d-abcde']
+    })
+  })
+
+  test('restarts from before the rollout completed are not counted again', () => {
+    const settled = settledOf({ items: restarted })
+    expect(evaluate([backendRef], { items: restarted }, T0, { settled })[0]?.state).toBe('healthy')
+    // Without a settled baseline a pod that restarted once and runs is healthy.
+    expect(evaluate([backendRef], { items: restarted }, T0)[0]?.state).toBe('healthy')
+  })
+})
+
+describe('evaluate, an APIService of the release', () => {
+  const ref: WorkloadRef = { kind: 'APIService', name: 'v1beta1.metrics.k8s.io', namespace: NS }
+  const apiService = (available: Obj) => ({
+    apiVersion: 'apiregistration.k8s.io/v1',
+    kind: 'APIService',
+    metadata: { name: 'v1beta1.metrics.k8s.io', uid: 'uid-apiservice' },
+    spec: {
+      group: 'metrics.k8s.io',
+      version: 'v1beta1',
+      service: { namespace: 'kube-system', name: 'metrics-server', port: 443 }
+    },
+    status: { conditions: [{ type: 'Available', lastTransitionTime: at(0), ...available }] }
+  })
+
+  test('is healthy once Available', () => {
+    expect(
+      evaluate([ref], { items: [apiService({ status: 'True', reason: 'Passed' })] }, T0)[0]
+    ).toMatchObject({ kind: 'APIService', state: 'healthy', ready: '1/1' })
+  })
+
+  test('is progressing, with the aggregator’s reason, while not Available', () => {
+    const items = [
+      apiService({
+        status: 'False',
+        reason: 'MissingEndpoints',
+        message:
+          'endpoints for service/metrics-server in "kube-system" have no addresses with port name "https"'
+      })
+    ]
+    expect(evaluate([ref], { items }, T0)[0]).toMatchObject({
+      state: 'progressing',
+      ready: '0/1',
+      reason: 'MissingEndpoints',
+      message: expect.stringContaining('have no addresses'),
+      summary: 'not Available: MissingEndpoints (service kube-system/metrics-server)'
+    })
+  })
+
+  test('is found although it has no namespace, and is read with the release’s kinds', () => {
+    expect(
+      workloadsOf(
+        [
+          {
+            kind: 'APIService',
+            name: 'v1beta1.metrics.k8s.io',
+            apiVersion: 'apiregistration.k8s.io/v1'
+          }
+        ],
+        NS
+      )
+    ).toEqual([ref])
+    expect(resourcesFor(['Deployment', 'APIService'])).toEqual([
+      'deployments',
+      'replicasets',
+      'pods',
+      'apiservices'
+    ])
+    expect(evaluate([ref], { items: [] }, T0)[0]).toMatchObject({
+      state: 'progressing',
+      reason: 'NotFound',
+      message: 'apiservice v1beta1.metrics.k8s.io was not found'
+    })
+  })
+})
+
+describe('summary: what is wrong in one sentence, without the kubelet’s text', () => {
+  test.each([
+    [
+      'crash-loop',
+      'container backend of pod backend-6c999975cc-85vfm is in CrashLoopBackOff (exit code 1)'
+    ],
+    ['image-pull-backoff', 'ImagePullBackOff in container backend of pod backend-55f4b4c69c-b8v7c'],
+    ['oom-killed', 'container backend of pod backend-b96bdc8-ffv8p ran out of memory (limit 64Mi)'],
+    [
+      'job-failed',
+      'BackoffLimitExceeded (container migrate of pod db-migrate-d72wh exited with code 1)'
+    ],
+    [
+      'deployment-rollout-in-progress',
+      'container backend of pod backend-8548656fd4-bzk7d is in ContainerCreating'
+    ]
+  ])('%s: %s', (state, summary) => {
+    const r = recording(state)
+    const [verdict] = evaluate([r.workload], { items: r.items }, r.recordedAt + 1000)
+    expect(verdict?.summary).toBe(summary)
+    // No pod UID, no kubelet message.
+    expect(verdict?.summary).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-|back-off|rpc error/)
   })
 })

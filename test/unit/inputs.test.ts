@@ -80,6 +80,10 @@ describe('inputs', () => {
     ],
     [{ 'cluster-timeout': '1h30m' }, { clusterTimeoutMs: 5_400_000 }],
     [{ 'wait-timeout': '90' }, { waitTimeoutMs: 90_000 }],
+    [{}, { stableForMs: 10_000 }],
+    [{ 'stable-for': '45s' }, { stableForMs: 45_000 }],
+    [{ 'stable-for': '0s' }, { stableForMs: 0 }],
+    [{ 'stable-for': '0' }, { stableForMs: 0 }],
     [
       { 'secret-values': 'db.password=p@ss=word\n# comment\napi.key=xyz' },
       {
@@ -116,6 +120,11 @@ describe('inputs', () => {
       "input 'helm-args' must be arguments with balanced quotes"
     ],
     [{ 'fail-fast': 'yes' }, "input 'fail-fast' must be 'true' or 'false', got 'yes'"],
+    [
+      { 'stable-for': 'a while' },
+      "input 'stable-for' must be a duration of at most 30m such as '10s' or '1m', or '0s' to turn it off, got 'a while'"
+    ],
+    [{ 'stable-for': '2h' }, "input 'stable-for' must be a duration of at most 30m"],
     [{ 'image-tag': 'latest' }, "input 'image-tag' must be a tag other than 'latest'"],
     [{ namespace: 'Preview_1' }, "input 'namespace' must be a DNS-1123 name"],
     [{ release: 'my.release' }, "input 'release' must be a DNS-1123 name"],

@@ -51,9 +51,29 @@ describe('plan', () => {
       'load-web': ['build-web', 'cluster'],
       deploy: ['cluster', 'install-helm', 'install-kubectl', 'addons', 'load-api', 'load-web'],
       verify: ['deploy'],
+      stable: ['verify'],
       'helm-test': ['verify'],
-      diagnostics: ['verify', 'helm-test']
+      diagnostics: ['verify', 'stable', 'helm-test']
     })
+  })
+
+  it('runs the stable-for window beside the health checks and helm test, once the rollout completed', () => {
+    const { steps, needs } = plan({
+      'health-checks': '- service: api\n  port: 80',
+      'stable-for': '30s'
+    })
+    expect(steps.find((s) => s.id === 'stable')?.title).toBe('Stay healthy for 30s')
+    // All three start when verify succeeds; the verdict waits for all of them.
+    expect(needs['stable']).toEqual(['verify'])
+    expect(needs['health-checks']).toEqual(['verify'])
+    expect(needs['helm-test']).toEqual(['verify'])
+    expect(needs['diagnostics']).toEqual(['verify', 'stable', 'health-checks', 'helm-test'])
+  })
+
+  it('has no window with stable-for: 0s', () => {
+    const { needs } = plan({ 'stable-for': '0s' })
+    expect(needs['stable']).toBeUndefined()
+    expect(needs['diagnostics']).toEqual(['verify', 'helm-test'])
   })
 
   it('builds inside the cluster with docker-env: builds wait for the cluster, nothing is loaded', () => {
@@ -106,7 +126,7 @@ describe('plan', () => {
     expect(needs['addons']).toEqual(['cluster'])
     expect(needs['render']).toBeUndefined()
     expect(needs['helm-test']).toBeUndefined()
-    expect(needs['diagnostics']).toEqual(['verify', 'health-checks'])
+    expect(needs['diagnostics']).toEqual(['verify', 'stable', 'health-checks'])
     expect(needs['rollback']).toEqual(['diagnostics'])
   })
 

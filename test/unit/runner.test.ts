@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkGraph, runSteps, type Clock, type Step } from '../../src/runner.js'
+import { checkGraph, NOT_NEEDED, runSteps, type Clock, type Step } from '../../src/runner.js'
 
 /** A clock that moves only when a step says it took time: scheduling without real waiting. */
 class FakeClock implements Clock {
@@ -130,5 +130,31 @@ describe('runner', () => {
   ])('refuses a broken graph %#', (specs, message) => {
     const steps = specs.map((s) => ({ ...s, title: s.id, run: async () => undefined }))
     expect(() => checkGraph(steps)).toThrow(message)
+  })
+})
+
+describe('a step with nothing to do', () => {
+  it('is left out of the results, and what needs it runs', async () => {
+    const ran: string[] = []
+    const results = await runSteps([
+      { id: 'verify', title: 'Verify', needs: [], run: async () => void ran.push('verify') },
+      {
+        id: 'helm-test',
+        title: 'Helm test',
+        needs: ['verify'],
+        run: async () => NOT_NEEDED
+      },
+      {
+        id: 'diagnostics',
+        title: 'Diagnostics',
+        needs: ['helm-test'],
+        run: async () => void ran.push('diagnostics')
+      }
+    ])
+    expect(results.map((r) => [r.id, r.status])).toEqual([
+      ['verify', 'success'],
+      ['diagnostics', 'success']
+    ])
+    expect(ran).toEqual(['verify', 'diagnostics'])
   })
 })

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { Verdict } from '../../src/report/model.js'
 import { Kubectl } from '../../src/tools/kubectl.js'
 import type { WorkloadRef } from '../../src/verify/health.js'
-import { WatchError, watchWorkloads } from '../../src/verify/watch.js'
+import { WatchError, watchStable, watchWorkloads } from '../../src/verify/watch.js'
 
 // `watchWorkloads` against a stand-in kubectl that answers each call with the next recorded
 // list (the last one repeats), and a clock that moves only when the watch sleeps.
@@ -220,5 +220,140 @@ describe('watchWorkloads', () => {
       { state: 'failed', reason: 'CrashLoopBackOff' }
     ])
     expect(calls()).toEqual([getArgs(NS), getArgs('staging')])
+  })
+})
+
+// ---- The stable-for window: recorded healthy objects, changed the way a kubelet changes them
+// when a Ready pod falls over.
+
+type Item = { kind: string; metadata: { name: string }; status: Record<string, unknown> }
+const POD = 'backend-744b754b96-5qpw9'
+const agent: WorkloadRef = { kind: 'DaemonSet', name: 'log-agent', namespace: NS }
+
+/** Deployment `backend` (2 pods) and DaemonSet `log-agent`, all healthy, with `change` applied to pod POD. */
+function release(change?: (pod: Item) => Item): Answer {
+  const items = [...recorded('deployment-complete'), ...recorded('daemonset-ready')] as Item[]
+  return {
+    items: items.map((o) => (change && o.kind === 'Pod' && o.metadata.name === POD ? change(o) : o))
+  }
+}
+
+const containers = (o: Item) => o.status['containerStatuses'] as Record<string, unknown>[]
+
+/** The container restarted: restart count up, the last run ended with exit code 1. */
+const restarted = (o: Item): Item => ({
+  ...o,
+  status: {
+    ...o.status,
+    containerStatuses: containers(o).map((c) => ({
+      ...c,
+      restartCount: 1,
+      lastState: { terminated: { exitCode: 1, reason: 'Error' } }
+    }))
+  }
+})
+
+/** kwok's chaos stage: the Running pod fails (phase Failed, container terminated, not Ready). */
+const failed = (o: Item): Item => ({
+  ...o,
+  status: {
+    ...o.status,
+    phase: 'Failed',
+    conditions: [
+      { type: 'Ready', status: 'False' },
+      { type: 'ContainersReady', status: 'False' }
+    ],
+    containerStatuses: containers(o).map((c) => ({
+      ...c,
+      ready: false,
+      started: false,
+      state: { terminated: { exitCode: 1, reason: 'containerFailed', message: 'container failed' } }
+    }))
+  }
+})
+
+/** The ReplicaSet replaced the pod: same owner, another name, Ready. */
+const replaced = (o: Item): Item => ({
+  ...o,
+  metadata: { ...o.metadata, name: 'backend-744b754b96-zz9qk' }
+})
+
+async function window(answers: Answer[], stableForMs = 10_000) {
+  const { kubectl, calls } = standIn(answers)
+  const clock = fakeClock()
+  const completed = release() as { items: unknown[] }
+  const workloads = [backend, agent]
+  const healthy = (
+    await watchWorkloads(kubectl, NS, workloads, { timeoutMs: 1000, failFast: true, ...clock })
+  ).verdicts
+  const before = calls().length
+  const result = await watchStable(kubectl, NS, workloads, {
+    stableForMs,
+    completed,
+    healthy,
+    ...clock
+  })
+  return { result, clock, calls: calls().length - before }
+}
+
+describe('watchStable', () => {
+  test('a release that stays healthy ends healthy at the end of the window, one poll per interval', async () => {
+    const { result, clock, calls } = await window([release()])
+    expect(result).toMatchObject({ held: true, healthyForMs: 10_000, polls: 5 })
+    expect(result.verdicts.map((v) => v.state)).toEqual(['healthy', 'healthy'])
+    expect(calls).toBe(5)
+    // The first poll of watchWorkloads was healthy: no sleep there; then 5 × 2 s.
+    expect(clock.elapsed).toBe(10_000)
+  })
+
+  test('the window is not cut short by a poll interval that does not divide it', async () => {
+    const { result, clock } = await window([release()], 5_000)
+    expect(result).toMatchObject({ held: true, healthyForMs: 5_000 })
+    expect(clock.sleeps).toEqual([2000, 2000, 1000])
+  })
+
+  test.each([
+    [
+      'a container restarts',
+      restarted,
+      {
+        reason: 'Restarted',
+        summary: `container backend of pod ${POD} restarted (exited with code 1), 4.0 s after the rollout completed`
+      }
+    ],
+    [
+      'a Ready pod fails (kwok chaos)',
+      failed,
+      {
+        reason: 'containerFailed',
+        summary: `container backend of pod ${POD} exited with code 1, 4.0 s after the rollout completed`,
+        message: `container backend of pod ${POD}: exit code 1: container failed`
+      }
+    ],
+    [
+      'the ReplicaSet replaced a pod',
+      replaced,
+      {
+        reason: 'RolloutMoved',
+        summary: `the rollout moved again: pod backend-744b754b96-zz9qk was created in place of ${POD}, 4.0 s after the rollout completed`
+      }
+    ]
+  ])(
+    '%s: ends at that poll, the workload failed, its neighbour healthy',
+    async (_, change, expected) => {
+      const { result, clock } = await window([release(), release(), release(change)])
+      expect(result).toMatchObject({ held: false, healthyForMs: 4000, polls: 2 })
+      expect(clock.elapsed).toBe(4000)
+      expect(result.verdicts).toMatchObject([
+        { kind: 'Deployment', name: 'backend', state: 'failed', ...expected },
+        { kind: 'DaemonSet', name: 'log-agent', state: 'healthy' }
+      ])
+      expect(result.verdicts[0]?.unhealthyPods).toContain(POD)
+    }
+  )
+
+  test('kubectl failing to the end of the window fails it, with the last verdicts known', async () => {
+    const wait = window([release(), release(), refused])
+    await expect(wait).rejects.toThrow(/could not read the state of the workloads: .*was refused/)
   })
 })
