@@ -538,10 +538,10 @@ export function node24Path() {
 
 /**
  * Runs the main step of the bundled action once, as a runner does: INPUT_* (defaults from
- * action.yml), the GITHUB_* command files, Node 24. Returns the exit code, the outputs and the
+ * action.yml), the GITHUB_* command files, Node 24, then `extraEnv`. Returns the exit code, the outputs and the
  * wall time from spawning the process to its exit.
  */
-export async function runAction(runner, inputs, path, timeoutMs = 180_000) {
+export async function runAction(runner, inputs, path, timeoutMs = 180_000, extraEnv = {}) {
   if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run bundle first`)
   const files = mkdtempSync(join(runner.root, 'step-'))
   const f = Object.fromEntries(
@@ -568,7 +568,8 @@ export async function runAction(runner, inputs, path, timeoutMs = 180_000) {
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_RUN_ID: '42',
     GITHUB_ACTIONS: 'true',
-    CI: 'true'
+    CI: 'true',
+    ...extraEnv
   }
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs }))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value

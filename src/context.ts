@@ -39,6 +39,8 @@ export class RunContext {
   /** Environment for docker when it builds inside the cluster (`minikube docker-env`). */
   dockerEnv?: Record<string, string>
   clusterIp?: string
+  /** The cluster was created by this run (not an existing profile started again). */
+  clusterCreated = false
   rendered?: ManifestObject[]
   workloads: WorkloadRef[] = []
   /** The release's hooks as last seen while helm ran (Jobs and Pods, with their verdicts). */

@@ -38,6 +38,8 @@ export const DRIVERS = [
 export const IMAGE_LOADS = ['load', 'docker-env'] as const
 export const COMMENTS = ['auto', 'always', 'never', 'on-failure'] as const
 export const HELM_TESTS = ['auto', 'true', 'false'] as const
+export const BUILD_CACHES = ['auto', 'gha', 'registry', 'local', 'none'] as const
+export type BuildCacheInput = (typeof BUILD_CACHES)[number]
 
 export interface ImageSpec {
   name: string
@@ -107,6 +109,11 @@ export interface Inputs {
   commentHeader: string
   jobSummary: boolean
   diagnosticsArtifact: boolean
+  buildCache: BuildCacheInput
+  /** A registry repository (`registry`) or an absolute folder (`local`); ignored by the others. */
+  buildCacheRef: string
+  /** An existing buildx builder; '' means: one is created when a cache needs it. */
+  builder: string
 }
 
 const STABLE_FOR_MAX_MS = 30 * 60_000
@@ -165,7 +172,10 @@ export const DEFAULTS: Record<string, string> = {
   comment: 'auto',
   'comment-header': '',
   'job-summary': 'true',
-  'diagnostics-artifact': 'true'
+  'diagnostics-artifact': 'true',
+  'build-cache': 'auto',
+  'build-cache-ref': '',
+  builder: ''
 }
 
 /** All problems with the inputs, each naming the input, the value and what is accepted. */
@@ -327,7 +337,8 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     comment: field('comment', (v) => parseChoice(v, COMMENTS), 'auto'),
     commentHeader: raw('comment-header').trim(),
     jobSummary: field('job-summary', parseBoolean, true),
-    diagnosticsArtifact: field('diagnostics-artifact', parseBoolean, true)
+    diagnosticsArtifact: field('diagnostics-artifact', parseBoolean, true),
+    ...buildCacheInputs(raw, path, problems)
   }
   if (cluster === 'existing' && inputs.imageLoad === 'load' && images.length > 0) {
     // An existing cluster has no `minikube image load`: its nodes must pull the images.
@@ -337,6 +348,63 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
   }
   if (problems.length > 0) throw new InputErrors(problems)
   return inputs
+}
+
+/** `build-cache`, `build-cache-ref` and `builder`, checked together: the ref only means something for two of the caches. */
+function buildCacheInputs(
+  raw: (name: string) => string,
+  path: (p: string) => string,
+  problems: string[]
+): Pick<Inputs, 'buildCache' | 'buildCacheRef' | 'builder'> {
+  let buildCache: BuildCacheInput = 'auto'
+  const cacheRaw = raw('build-cache')
+  try {
+    buildCache = parseChoice(cacheRaw, BUILD_CACHES)
+  } catch (err) {
+    if (!(err instanceof Invalid)) throw err
+    problems.push(`input 'build-cache' must be ${err.message}, got '${shorten(cacheRaw)}'`)
+  }
+  const ref = raw('build-cache-ref').trim()
+  let buildCacheRef = ''
+  if ((buildCache === 'registry' || buildCache === 'local') && ref === '') {
+    problems.push(
+      buildCache === 'registry'
+        ? `input 'build-cache: registry' needs input 'build-cache-ref': the cache image repository, e.g. 'ghcr.io/octo/app-cache'`
+        : `input 'build-cache: local' needs input 'build-cache-ref': the folder that holds the cache, e.g. '/tmp/build-cache'`
+    )
+  } else if (buildCache === 'registry') {
+    const last = ref.split('/').pop() ?? ''
+    if (/[@:]/.test(last)) {
+      problems.push(
+        `input 'build-cache-ref' must be a repository without a tag or digest (each image's cache is tagged with its name), got '${shorten(ref)}'`
+      )
+    } else if (
+      !/^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
+        ref
+      )
+    ) {
+      problems.push(
+        `input 'build-cache-ref' must be an image repository such as 'ghcr.io/octo/app-cache', got '${shorten(ref)}'`
+      )
+    } else buildCacheRef = ref
+  } else if (buildCache === 'local') {
+    // The folder goes into BuildKit's comma-separated cache option: a comma or quote would split it.
+    if (/[,"'\r\n]/.test(ref)) {
+      problems.push(
+        `input 'build-cache-ref' must be a folder path without commas, quotes or line breaks, got '${shorten(ref)}'`
+      )
+    } else buildCacheRef = path(ref)
+  } else {
+    // Unused by this cache; kept so the build can say it is ignored.
+    buildCacheRef = ref
+  }
+  const builder = raw('builder').trim()
+  if (builder !== '' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(builder)) {
+    problems.push(
+      `input 'builder' must be the name of a buildx builder (letters, digits, _ . -), got '${shorten(builder)}'`
+    )
+  }
+  return { buildCache, buildCacheRef, builder }
 }
 
 function shorten(v: string): string {

@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { run } from './exec.js'
 import { State, load } from './state.js'
+import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
 
 /** Whether the post step removes what main created. */
 export function shouldClean(cleanup: string, status: string): boolean {
@@ -14,6 +15,7 @@ export function shouldClean(cleanup: string, status: string): boolean {
 /** cache save, then cleanup per `cleanup`. Never fails the job: it only warns. */
 export async function post(): Promise<void> {
   await saveCache()
+  await removeBuilder()
   const cleanup = load(State.Cleanup) || 'always'
   const status = load(State.Status) || 'error'
   if (!shouldClean(cleanup, status)) {
@@ -26,17 +28,37 @@ export async function post(): Promise<void> {
 
 async function saveCache(): Promise<void> {
   const key = load(State.CacheKey)
-  const path = load(State.CachePath)
-  if (!key || !path || load(State.CacheHit) === 'true' || !existsSync(path)) return
+  // All of the paths restore asked for, even one that is missing: the cache's version is a hash of them.
+  const paths = load(State.CachePath)
+    .split('\n')
+    .filter((p) => p !== '')
+  if (!key || !paths.some((p) => existsSync(p)) || load(State.CacheHit) === 'true') return
   if (!cache.isFeatureAvailable()) return
   try {
-    await cache.saveCache([path], key)
-    core.info(`saved ${path} as cache ${key}`)
+    await cache.saveCache(paths, key)
+    core.info(`saved ${paths.join(', ')} as cache ${key}`)
   } catch (err) {
     core.warning(
       `Could not save the minikube cache: ${err instanceof Error ? err.message : String(err)}`
     )
   }
+}
+
+/** The buildx builder main created for the layer cache (never one named by `builder`), and its context. */
+async function removeBuilder(): Promise<void> {
+  const docker = load(State.DockerPath)
+  if (!docker) return
+  const remove = async (what: string, args: string[]): Promise<void> => {
+    const r = await run(docker, args, { timeoutMs: 120_000, allowFailure: true }).catch(
+      (err: unknown) => ({ exitCode: 1, stderr: err instanceof Error ? err.message : String(err) })
+    )
+    if (r.exitCode === 0) core.info(`removed the ${what}`)
+    else core.warning(`Could not remove the ${what}: ${r.stderr.trim().split('\n').pop() ?? ''}`)
+  }
+  const name = load(State.Builder)
+  if (name) await remove(`buildx builder ${name}`, removeBuilderArgs(name))
+  const context = load(State.DockerContext)
+  if (context) await remove(`docker context ${context}`, removeContextArgs(context))
 }
 
 async function deleteMinikube(): Promise<void> {

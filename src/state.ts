@@ -15,7 +15,13 @@ export enum State {
   Status = 'status',
   CacheKey = 'cacheKey',
   CacheHit = 'cacheHit',
-  CachePath = 'cachePath'
+  /** Newline-separated folders of the minikube cache. */
+  CachePath = 'cachePath',
+  DockerPath = 'dockerPath',
+  /** A buildx builder this run created, removed in post. */
+  Builder = 'builder',
+  /** A docker context created for that builder (the cluster's Docker, with docker-env). */
+  DockerContext = 'dockerContext'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {

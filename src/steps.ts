@@ -1,7 +1,6 @@
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
 import { ExistingCluster } from './cluster/existing.js'
 import { MinikubeCluster } from './cluster/minikube.js'
 import type { RunContext } from './context.js'
@@ -16,7 +15,7 @@ import { formatMs } from './exec.js'
 import { installTool, toolArch, type ToolName } from './tools/download.js'
 import { parseHelmVersion } from './tools/helm.js'
 import { Kubectl } from './tools/kubectl.js'
-import { Minikube } from './tools/minikube.js'
+import { Minikube, containerRuntime, minikubeCachePaths, minikubeDir } from './tools/minikube.js'
 import { runHealthChecks } from './verify/http.js'
 import { runHelmTest, shouldRunHelmTest } from './verify/helmtest.js'
 import { WatchError, watchStable, watchWorkloads } from './verify/watch.js'
@@ -133,6 +132,7 @@ async function matchKubectl(ctx: RunContext, serverVersion: string, log: StepLog
   }
 }
 
+/** The minikube cache of one minikube, Kubernetes, driver, container runtime and architecture. */
 export function cacheKey(ctx: RunContext): string {
   const i = ctx.inputs
   return [
@@ -140,15 +140,16 @@ export function cacheKey(ctx: RunContext): string {
     i.minikubeVersion,
     i.kubernetesVersion || 'default',
     i.driver,
+    containerRuntime(i.imageLoad, i.startArgs),
     toolArch()
   ].join('-')
 }
 
 async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
-  const path = join(process.env['MINIKUBE_HOME'] || homedir(), '.minikube', 'cache')
+  const paths = minikubeCachePaths(minikubeDir(process.env, homedir()))
   const key = cacheKey(ctx)
   save(State.CacheKey, key)
-  save(State.CachePath, path)
+  save(State.CachePath, paths.join('\n'))
   if (!cache.isFeatureAvailable()) {
     core.warning(
       'The Actions cache service is not available here; minikube will download its images'
@@ -156,9 +157,9 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
     return
   }
   try {
-    const hit = await cache.restoreCache([path], key)
+    const hit = await cache.restoreCache(paths, key)
     save(State.CacheHit, hit === key)
-    log.info(hit ? `restored ${path} from cache ${hit}` : `no cache for ${key} yet`)
+    log.info(hit ? `restored ${paths.join(', ')} from cache ${hit}` : `no cache for ${key} yet`)
   } catch (err) {
     core.warning(
       `Could not restore the minikube cache: ${err instanceof Error ? err.message : String(err)}`

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import type { RunContext } from '../context.js'
-import { ToolError, formatMs } from '../exec.js'
+import { ToolError, formatMs, type RunResult } from '../exec.js'
 import type { ClusterInfo } from '../report/model.js'
 import type { StepLog } from '../runner.js'
 import { State, save } from '../state.js'
@@ -32,6 +32,17 @@ export function startFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
+/**
+ * Whether `minikube start` created its machine (`Creating docker container (CPUs=2, …) ...`)
+ * rather than started or updated one left from before (`Updating the running …`, `Restarting existing …`).
+ */
+export function createdCluster(result: Pick<RunResult, 'stdout' | 'stderr'>): boolean {
+  const out = `${result.stdout}\n${result.stderr}`
+  return (
+    /Creating \S+ .*\(CPUs=/.test(out) && !/Updating the running |Restarting existing /.test(out)
+  )
+}
+
 export class MinikubeCluster implements ClusterProvider {
   async start(ctx: RunContext, log: StepLog): Promise<ClusterInfo> {
     const minikube = new Minikube(ctx.tool('minikube'), log)
@@ -39,7 +50,7 @@ export class MinikubeCluster implements ClusterProvider {
     const timeout = ctx.inputs.clusterTimeoutMs
     save(State.ClusterStarted, true)
     try {
-      await minikube.start(options, timeout)
+      ctx.clusterCreated = createdCluster(await minikube.start(options, timeout))
     } catch (first) {
       const why = startFailure(first)
       log.info(`minikube start failed (${why}); deleting the cluster and trying once more`)
@@ -49,6 +60,8 @@ export class MinikubeCluster implements ClusterProvider {
         .catch((err: unknown) => log.info(`minikube delete failed: ${String(err)}`))
       try {
         await minikube.start(options, timeout)
+        // After `minikube delete` there is nothing to reuse.
+        ctx.clusterCreated = true
       } catch (second) {
         throw new Error(startFailure(second))
       }

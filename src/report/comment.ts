@@ -1,10 +1,12 @@
-// Exactly one pull-request comment per header: found again by its hidden marker and its author,
-// updated in place, created only when there is none.
+// Exactly one pull-request comment per header: found again by its first line, which is the
+// hidden marker of the header, and by its author, the token's own identity; updated in place,
+// created only when there is none.
 import { readFileSync } from 'node:fs'
 import { GitHub, GitHubError } from './github.js'
 import type { GitHubOptions } from './github.js'
 import { commentMarker } from './markdown.js'
 import type { Status } from './model.js'
+import { neutraliseMarkers } from './untrusted.js'
 
 export { commentMarker }
 
@@ -106,7 +108,10 @@ export interface UpsertCommentOptions extends Partial<Omit<GitHubOptions, 'token
   repo: string
   pr: number
   header: string
-  /** The comment; the marker of `header` is put first if it is not in it already. */
+  /**
+   * The comment; the marker of `header` is put first if it is not its first line already. Any
+   * other `<!--` in it is broken up, so that no line but the first can pass for a marker.
+   */
   body: string
   /** When false, only an existing comment is updated (e.g. `on-failure` after a fix). Default true. */
   create?: boolean
@@ -143,7 +148,53 @@ interface IssueComment {
 /** The Actions token's identity, should GraphQL not answer. */
 const ACTIONS_LOGIN = 'github-actions[bot]'
 
-function isAuthor(comment: IssueComment, viewer: string): boolean {
+/**
+ * The login the token acts as: GraphQL `viewer`, else `GET /user` (a personal token). Only an
+ * installation token (`ghs_`, as the Actions token is), which `/user` refuses, is then taken
+ * for the Actions bot; anything else stays unknown, and nothing is touched.
+ */
+async function whoAmI(github: GitHub, token: string): Promise<string | undefined> {
+  const tolerated = (err: unknown): void => {
+    if (!(err instanceof GitHubError) || err.status === 401) throw err
+  }
+  try {
+    return await github.viewerLogin()
+  } catch (err) {
+    tolerated(err)
+  }
+  try {
+    const me = await github.request<{ login?: unknown }>('GET', '/user')
+    if (typeof me.data?.login === 'string' && me.data.login) return me.data.login
+  } catch (err) {
+    tolerated(err)
+  }
+  return token.startsWith('ghs_') ? ACTIONS_LOGIN : undefined
+}
+
+/** The first line of a comment, as GitHub may give it back with CRLF line endings. */
+function firstLine(body: string): string {
+  const nl = body.indexOf('\n')
+  return (nl < 0 ? body : body.slice(0, nl)).replace(/\r$/, '')
+}
+
+/**
+ * Ours: the first line is exactly the marker of this header, and the token's identity wrote
+ * it. A marker anywhere else (a pod log that printed one, a quote, another leg's header) does
+ * not make a comment ours.
+ */
+export function isOurComment(
+  comment: { body?: string; user?: { login?: string } | null },
+  marker: string,
+  viewer: string
+): boolean {
+  return (
+    typeof comment.body === 'string' &&
+    firstLine(comment.body) === marker &&
+    isAuthor(comment, viewer)
+  )
+}
+
+function isAuthor(comment: { user?: { login?: string } | null }, viewer: string): boolean {
   const login = comment.user?.login
   if (!login) return false
   // REST names an app `<slug>[bot]`; accept the bare slug too, in case `viewer` gave that.
@@ -168,9 +219,9 @@ function warningFor(pr: number, err: GitHubError): string {
 }
 
 /**
- * Creates or updates our comment for `header` on the PR: the one that carries the header's
- * marker and was written by the token's own identity, searched across every page. Comments by
- * anyone else are never touched, even when they contain the marker. Never throws for an answer
+ * Creates or updates our comment for `header` on the PR: the one whose first line is the
+ * header's marker and that the token's own identity wrote, searched across every page. No
+ * other comment is ever edited or deleted, whatever it contains. Never throws for an answer
  * from GitHub: a refusal (a fork's read-only token, missing `pull-requests: write`), an outage or
  * a timeout comes back as `{ ok: false, warning }`, for the caller to warn and go on.
  */
@@ -185,20 +236,26 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
       env: opts.env
     })
   const marker = commentMarker(opts.header)
-  const body = opts.body.includes(marker) ? opts.body : `${marker}\n${opts.body}`
+  const nl = opts.body.indexOf('\n')
+  const given =
+    firstLine(opts.body) === marker ? (nl < 0 ? '' : opts.body.slice(nl + 1)) : opts.body
+  const body = `${marker}\n${neutraliseMarkers(given)}`
   const base = `/repos/${opts.repo}/issues`
   try {
-    let viewer: string
-    try {
-      viewer = await github.viewerLogin()
-    } catch (err) {
-      if (!(err instanceof GitHubError) || err.status === 401) throw err
-      viewer = ACTIONS_LOGIN
+    const viewer = await whoAmI(github, opts.token)
+    if (viewer === undefined) {
+      const message = 'GitHub did not say which account the token acts as'
+      return {
+        ok: false,
+        status: 0,
+        message,
+        warning:
+          `Could not comment on PR #${opts.pr}: ${message} (input 'github-token'), ` +
+          `so no comment was created, edited or deleted.`
+      }
     }
     const comments = await github.paginate<IssueComment>(`${base}/${opts.pr}/comments?per_page=100`)
-    const ours = comments.filter(
-      (c) => typeof c.body === 'string' && c.body.includes(marker) && isAuthor(c, viewer)
-    )
+    const ours = comments.filter((c) => isOurComment(c, marker, viewer))
     const [keep, ...extra] = ours
     if (!keep) {
       if (opts.create === false) return { ok: true, action: 'none' }

@@ -1,8 +1,17 @@
 // What the user reads: the job summary and the pull-request comment, both pure functions of
-// the Report. Values come from Kubernetes, tools and users, so every one is escaped for the
-// place it lands in, and the whole text passes through redact().
+// the Report. Values come from Kubernetes, tools and users: every one reaches the text through
+// one of the functions of untrusted.ts, chosen by the place it lands in, and the whole text
+// passes through redact().
 import { redact } from '../redact.js'
 import { firstFailure } from './model.js'
+import {
+  clip,
+  codeSpan as code,
+  fencedBlock as fenced,
+  inline as text,
+  plain,
+  summaryText as html
+} from './untrusted.js'
 import type {
   DiagnosticSection,
   HealthCheckResult,
@@ -71,57 +80,6 @@ function bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8')
 }
 
-function clip(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s
-}
-
-/** Inline text: nothing in it can start markup, a table cell, an HTML tag or a line break. */
-function text(value: string | number | undefined, max = 300): string {
-  if (value === undefined || value === '') return ''
-  const v = clip(
-    redact(String(value))
-      .replace(/\s*[\r\n]+\s*/g, ' ')
-      .trim(),
-    max
-  )
-  return v
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|~#!])/g, '\\$1')
-}
-
-/** A code span that survives backticks and pipes in the value (GitHub reads `\|` in a table cell as `|`). */
-function code(value: string | undefined, max = 200): string {
-  if (value === undefined || value === '') return ''
-  const v = clip(
-    redact(value)
-      .replace(/\s*[\r\n]+\s*/g, ' ')
-      .trim(),
-    max
-  ).replace(/\|/g, '\\|')
-  const longest = Math.max(0, ...(v.match(/`+/g) ?? []).map((r) => r.length))
-  const fence = '`'.repeat(longest + 1)
-  const pad = v.startsWith('`') || v.endsWith('`') ? ' ' : ''
-  return `${fence}${pad}${v}${pad}${fence}`
-}
-
-function html(value: string): string {
-  return redact(value)
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-}
-
-/** A fenced block that its content cannot close. */
-function fenced(body: string, lang = 'text'): string {
-  const longest = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length))
-  const fence = '`'.repeat(longest + 1)
-  return `${fence}${lang}\n${body.replace(/\n+$/, '')}\n${fence}`
-}
-
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.map((c) => c || ' ').join(' | ')} |`
   return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n')
@@ -154,7 +112,7 @@ function statusLine(report: Report, header: string): string {
 
 function reasonBlock(report: Report): string {
   if (report.status === 'healthy') return ''
-  const reason = redact(report.reason ?? firstFailure(report) ?? 'no reason was recorded')
+  const reason = plain(report.reason ?? firstFailure(report) ?? 'no reason was recorded')
   const lines = reason.split(/\r?\n/).filter((l) => l.trim() !== '')
   const first = lines.shift() ?? ''
   const rest = lines.slice(-30).join('\n')
@@ -194,9 +152,17 @@ function imageRow(i: ImageInfo): string[] {
     i.id ? code(shortImageId(i.id)) : '',
     i.sizeBytes !== undefined ? formatBytes(i.sizeBytes) : '',
     i.buildMs !== undefined ? formatDuration(i.buildMs) : '',
+    cachedSteps(i),
     i.loadMs !== undefined ? formatDuration(i.loadMs) : '',
     text(i.delivery)
   ]
+}
+
+/** `4/6` Dockerfile steps from the layer cache, with the cache they came from. */
+function cachedSteps(i: ImageInfo): string {
+  if (i.steps === undefined || i.steps === 0) return ''
+  const from = i.cache ? ` (${text(i.cache, 20)})` : ''
+  return `${i.cachedSteps ?? 0}/${i.steps}${from}`
 }
 
 /** The unhealthy come first when rows must be left out. */
@@ -218,7 +184,23 @@ function tableSection(
   return `#### ${title}\n\n${table(head, rows)}${note}`
 }
 
-function tables(report: Report, cap: number): string[] {
+/** Table rows by item, each rendered once however often the layout is tried. */
+interface RowRenderers {
+  workload: (w: Verdict) => string[]
+  check: (c: HealthCheckResult) => string[]
+  image: (i: ImageInfo) => string[]
+}
+
+function once<T extends object>(render: (t: T) => string[]): (t: T) => string[] {
+  const done = new Map<T, string[]>()
+  return (t) => {
+    let row = done.get(t)
+    if (!row) done.set(t, (row = render(t)))
+    return row
+  }
+}
+
+function tables(report: Report, cap: number, rows: RowRenderers): string[] {
   const out: string[] = []
   if (report.workloads.length > 0) {
     const shown = pick(report.workloads, cap, (w) => w.state !== 'healthy')
@@ -227,7 +209,7 @@ function tables(report: Report, cap: number): string[] {
         'Workloads',
         ['Kind', 'Name', 'Ready', 'Restarts', 'State', 'Reason'],
         report.workloads,
-        shown.map(workloadRow),
+        shown.map(rows.workload),
         'workloads'
       )
     )
@@ -239,7 +221,7 @@ function tables(report: Report, cap: number): string[] {
         'Health checks',
         ['Check', 'URL', 'Result', 'Status', 'Latency', 'Attempts', 'Error'],
         report.healthChecks,
-        shown.map(checkRow),
+        shown.map(rows.check),
         'health checks'
       )
     )
@@ -250,9 +232,9 @@ function tables(report: Report, cap: number): string[] {
     out.push(
       tableSection(
         'Images',
-        ['Image', 'Reference', 'ID', 'Size', 'Build', 'Load', 'Delivery'],
+        ['Image', 'Reference', 'ID', 'Size', 'Build', 'Steps cached', 'Load', 'Delivery'],
         report.images,
-        shown.map(imageRow),
+        shown.map(rows.image),
         'images'
       )
     )
@@ -307,7 +289,7 @@ function environmentLine(report: Report, cap: number): string {
 
 /** Mermaid reads `:` `;` `#` and line breaks as syntax in a task name. */
 function ganttLabel(s: string): string {
-  return redact(s)
+  return plain(s)
     .replace(/[^\p{L}\p{N} ._\-()/+@]/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim()
@@ -366,11 +348,11 @@ function diagnosticSections(report: Report): Section[] {
   if (report.status === 'healthy') return []
   const sections: Section[] = (report.diagnostics?.sections ?? []).map((s: DiagnosticSection) => ({
     title: s.title,
-    body: redact(s.body)
+    body: plain(s.body)
   }))
   for (const pod of report.helmTest?.pods ?? []) {
     if (pod.log && pod.phase !== 'Succeeded') {
-      sections.push({ title: `helm test ${pod.name} (${pod.phase})`, body: redact(pod.log) })
+      sections.push({ title: `helm test ${pod.name} (${pod.phase})`, body: plain(pod.log) })
     }
   }
   return sections.filter((s) => s.body.trim() !== '')
@@ -432,9 +414,14 @@ export function renderMarkdown(report: Report, opts: RenderOptions): string {
   )
   const steps = timeline(report)
   const link = artifactLink(report)
+  const rows: RowRenderers = {
+    workload: once(workloadRow),
+    check: once(checkRow),
+    image: once(imageRow)
+  }
 
   const assemble = (l: Layout): string => {
-    const blocks: string[] = [...head, ...tables(report, l.rowCap)]
+    const blocks: string[] = [...head, ...tables(report, l.rowCap, rows)]
     if (l.timeline && steps) blocks.push(steps)
     if (l.sections.length > 0 || l.note) {
       const diag = ['#### Diagnostics']

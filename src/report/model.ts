@@ -44,6 +44,18 @@ export interface ImageInfo {
   loadMs?: number
   /** How the image reached the cluster. */
   delivery?: 'loaded' | 'already-present' | 'docker-env'
+  /** The layer cache the build used. */
+  cache?: 'gha' | 'registry' | 'local'
+  /** Dockerfile steps the build went through (not FROM), and how many of them were cached. */
+  steps?: number
+  cachedSteps?: number
+  /** The docker-format tarball `minikube image load` read. */
+  tarball?: string
+  /** A failed build: the Dockerfile step that failed and its last output lines. */
+  failedStep?: string
+  failureLines?: string[]
+  /** A base image that could not be pulled. */
+  missingBase?: string
 }
 
 export interface ReleaseInfo {

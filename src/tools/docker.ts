@@ -1,38 +1,98 @@
-import { run, type OutputSink } from '../exec.js'
+import { run, type OutputSink, type RunResult } from '../exec.js'
 import type { ImageSpec } from '../inputs.js'
 
-export function buildArgs(image: ImageSpec, reference: string): string[] {
-  const args = ['build', '--progress=plain', '--tag', reference, '--file', image.dockerfile]
+function buildFlags(image: ImageSpec, reference: string): string[] {
+  const args = ['--progress=plain', '--tag', reference, '--file', image.dockerfile]
   if (image.target) args.push('--target', image.target)
   if (image.platform) args.push('--platform', image.platform)
   for (const { key, value } of image.buildArgs) args.push('--build-arg', `${key}=${value}`)
-  args.push(image.context)
   return args
 }
 
+/** `docker build` into the daemon docker talks to: the build without a cache or a builder. */
+export function buildArgs(image: ImageSpec, reference: string): string[] {
+  return ['build', ...buildFlags(image, reference), image.context]
+}
+
+/** One field of BuildKit's comma-separated options, quoted when it holds a comma or a quote. */
+export function csvField(field: string): string {
+  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field
+}
+
+export interface BuildxOptions {
+  builder: string
+  /** `--cache-from …` / `--cache-to …` (see images/cache.ts). */
+  cacheArgs: readonly string[]
+  /** A docker-format tarball for `minikube image load`, or `load` into the daemon docker talks to. */
+  output: { tarball: string } | 'load'
+  /** buildx writes the image's config digest (its ID) here. */
+  metadataFile: string
+}
+
+/** `docker buildx build` on a named builder, with a layer cache and an explicit output. */
+export function buildxArgs(image: ImageSpec, reference: string, o: BuildxOptions): string[] {
+  const output =
+    o.output === 'load'
+      ? ['--load']
+      : ['--output', `type=docker,${csvField(`dest=${o.output.tarball}`)}`]
+  return [
+    'buildx',
+    'build',
+    '--builder',
+    o.builder,
+    ...buildFlags(image, reference),
+    ...o.cacheArgs,
+    ...output,
+    '--metadata-file',
+    o.metadataFile,
+    image.context
+  ]
+}
+
 /**
- * The part of BuildKit's plain output that explains a failed build: the failing
- * Dockerfile step with its last lines of output, and the final error.
+ * A BuildKit in a container of the daemon docker talks to (or of the docker context named
+ * `endpoint`): the builder that can export caches and tarballs.
  */
-export function buildFailure(output: string, maxLines = 25): string {
-  const lines = output.split(/\r?\n/).map((l) => l.trimEnd())
-  const solve = lines.findLastIndex((l) => /^ERROR:? /.test(l) || l.startsWith('ERROR: failed to'))
-  const block = lines.findIndex((l, i) => i < (solve < 0 ? lines.length : solve) && l === '------')
-  let picked: string[]
-  if (block >= 0) {
-    picked = lines.slice(block, solve >= 0 ? solve + 1 : undefined)
-  } else {
-    picked = lines.filter((l) => l.trim() !== '').slice(-maxLines)
+export function createBuilderArgs(name: string, endpoint?: string): string[] {
+  const args = ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap']
+  return endpoint ? [...args, endpoint] : args
+}
+
+/**
+ * A docker context for the daemon `DOCKER_HOST` and its TLS files name. buildx will not create a
+ * builder from TLS settings in the environment (as `minikube docker-env` gives), only from a context.
+ */
+export function createContextArgs(name: string, env: Record<string, string>): string[] {
+  const fields = [`host=${env['DOCKER_HOST'] ?? ''}`]
+  const certs = env['DOCKER_CERT_PATH']
+  if (certs && env['DOCKER_TLS_VERIFY']) {
+    fields.push(`ca=${certs}/ca.pem`, `cert=${certs}/cert.pem`, `key=${certs}/key.pem`)
   }
-  const nonEmpty = picked.filter((l) => l.trim() !== '')
-  return nonEmpty.length > maxLines
-    ? [...nonEmpty.slice(0, 3), '…', ...nonEmpty.slice(-(maxLines - 4))].join('\n')
-    : nonEmpty.join('\n')
+  return ['context', 'create', name, '--docker', fields.map(csvField).join(',')]
+}
+
+export function removeContextArgs(name: string): string[] {
+  return ['context', 'rm', '--force', name]
+}
+
+export function removeBuilderArgs(name: string): string[] {
+  return ['buildx', 'rm', name]
 }
 
 export interface InspectedImage {
   id: string
   sizeBytes?: number
+}
+
+/** What buildx's `--metadata-file` says about the image: its config digest is the image ID. */
+export function metadataImageId(text: string): string | undefined {
+  try {
+    const doc = JSON.parse(text) as Record<string, unknown>
+    const id = doc['containerimage.config.digest']
+    return typeof id === 'string' && /^sha256:[0-9a-f]{64}$/.test(id) ? id : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export class Docker {
@@ -42,20 +102,20 @@ export class Docker {
     private readonly sink?: OutputSink
   ) {}
 
-  async build(image: ImageSpec, reference: string, timeoutMs: number): Promise<void> {
+  /** Runs a build; a failed build is returned, not thrown: its output says why. */
+  build(args: readonly string[], timeoutMs: number): Promise<RunResult> {
     const env = { ...(this.env ?? process.env), DOCKER_BUILDKIT: '1' }
-    const result = await run(this.path, buildArgs(image, reference), {
-      timeoutMs,
-      env,
-      sink: this.sink,
-      allowFailure: true
-    })
-    if (result.exitCode !== 0) {
-      const detail = buildFailure(`${result.stdout}\n${result.stderr}`)
-      throw new Error(
-        `docker build of ${reference} failed (exit code ${result.exitCode}):\n${detail}`
-      )
-    }
+    return run(this.path, args, { timeoutMs, env, sink: this.sink, allowFailure: true })
+  }
+
+  async createBuilder(name: string, timeoutMs: number, endpoint?: string): Promise<void> {
+    const o = { timeoutMs, env: this.env, sink: this.sink }
+    await run(this.path, createBuilderArgs(name, endpoint), o)
+  }
+
+  async createContext(name: string, daemon: Record<string, string>): Promise<void> {
+    const o = { timeoutMs: 60_000, env: this.env, sink: this.sink }
+    await run(this.path, createContextArgs(name, daemon), o)
   }
 
   async inspect(reference: string): Promise<InspectedImage> {

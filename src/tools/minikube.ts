@@ -1,3 +1,4 @@
+import { basename, join } from 'node:path'
 import { run, type OutputSink, type RunResult } from '../exec.js'
 
 export interface StartOptions {
@@ -6,10 +7,43 @@ export interface StartOptions {
   memory: string
   nodes: number
   kubernetesVersion: string
-  /** `minikube docker-env` needs the docker runtime; minikube's default is containerd. */
+  /** `minikube docker-env` needs the docker runtime (minikube's default, made explicit). */
   containerRuntime?: string
   waitTimeoutMs: number
   extraArgs: readonly string[]
+}
+
+/** minikube's default container runtime (`defaultRuntime()` in cmd/minikube/cmd/start.go, v1.3x). */
+export const MINIKUBE_DEFAULT_RUNTIME = 'docker'
+
+/**
+ * The container runtime a cluster starts with: `--container-runtime` in `start-args` wins, then
+ * `image-load: docker-env` (which needs docker), then minikube's default. Its preload tarball
+ * differs per runtime, so the cache key holds it.
+ */
+export function containerRuntime(imageLoad: string, extraArgs: readonly string[]): string {
+  for (let i = extraArgs.length - 1; i >= 0; i--) {
+    const a = extraArgs[i] as string
+    const m = /^--container-runtime=(.+)$/.exec(a)
+    if (m) return m[1] as string
+    if (a === '--container-runtime' && extraArgs[i + 1]) return extraArgs[i + 1] as string
+  }
+  return imageLoad === 'docker-env' ? 'docker' : MINIKUBE_DEFAULT_RUNTIME
+}
+
+/** minikube's own folder: `$MINIKUBE_HOME` when it is a `.minikube`, else `.minikube` inside it or home. */
+export function minikubeDir(env: NodeJS.ProcessEnv, home: string): string {
+  const set = env['MINIKUBE_HOME']
+  if (!set) return join(home, '.minikube')
+  return basename(set) === '.minikube' ? set : join(set, '.minikube')
+}
+
+/**
+ * What the minikube cache saves: the kic base image and the preload tarball. Not
+ * `cache/images`: it holds images of earlier runs, this project's among them.
+ */
+export function minikubeCachePaths(dir: string): string[] {
+  return [join(dir, 'cache', 'kic'), join(dir, 'cache', 'preloaded-tarball')]
 }
 
 /** Minikube's own reason for a failure: `GUEST_PROVISION: error provisioning guest`. */

@@ -16,7 +16,7 @@ import {
   startGitHubServer,
   type GitHubServer
 } from '../support/github-server.js'
-import { healthyList, manifest } from '../support/kube-objects.js'
+import { crashLoopList, eventsList, healthyList, manifest } from '../support/kube-objects.js'
 
 const REPO = 'octo/todo'
 const PR = 17
@@ -34,7 +34,10 @@ interface World {
   run(inputs?: Record<string, string>, event?: string): ReturnType<typeof runStep>
 }
 
-async function world(rules: FakeToolRules = {}): Promise<World> {
+async function world(
+  rules: FakeToolRules = {},
+  chartYaml = 'apiVersion: v2\nname: todo\nversion: 0.1.0\n'
+): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'mp-comment-'))
   const tools = await fakeTools(join(dir, 'tools'), {
     helm: [
@@ -46,8 +49,8 @@ async function world(rules: FakeToolRules = {}): Promise<World> {
       ...(rules.helm ?? [])
     ],
     kubectl: [
-      { match: ['get', /^deployments,/], stdout: healthyList('preview', ['todo-api']) },
-      ...(rules.kubectl ?? [])
+      ...(rules.kubectl ?? []),
+      { match: ['get', /^deployments,/], stdout: healthyList('preview', ['todo-api']) }
     ],
     minikube: rules.minikube
   })
@@ -58,10 +61,7 @@ async function world(rules: FakeToolRules = {}): Promise<World> {
   )
   const runner = makeRunner(join(dir, 'runner'))
   mkdirSync(join(runner.workspace, 'charts', 'todo'), { recursive: true })
-  writeFileSync(
-    join(runner.workspace, 'charts', 'todo', 'Chart.yaml'),
-    'apiVersion: v2\nname: todo\nversion: 0.1.0\n'
-  )
+  writeFileSync(join(runner.workspace, 'charts', 'todo', 'Chart.yaml'), chartYaml)
   const eventPath = join(dir, 'event.json')
   writeFileSync(
     eventPath,
@@ -155,5 +155,81 @@ describe('the pull-request comment', () => {
     const body = ours(w)[0]?.body.replace(/\\(.)/g, '$1') ?? ''
     expect(body).toContain('error')
     expect(body).toContain('GUEST_PROVISION: error provisioning guest')
+  })
+
+  describe('when the pull request is hostile', () => {
+    const marker = (h: string): string => `<!-- minikube-preview: ${h} -->`
+    const POD = 'todo-api-7d9f8c6b5d-x2k4p'
+    // Every leg's pods print every leg's marker, mention people and link away.
+    const hostile = (): Promise<World> =>
+      world(
+        {
+          kubectl: [
+            {
+              match: ['get', /^deployments,/],
+              stdout: crashLoopList('preview', [], 'todo-api').replace(
+                'back-off 40s',
+                'back-off 40s, ask @octocat or @acme/ops at https://evil.example'
+              )
+            },
+            { match: ['get', 'events'], stdout: eventsList('preview', POD) },
+            { match: ['describe', 'pod'], stdout: `Name: ${POD}\nState: Waiting\n` },
+            {
+              match: ['logs'],
+              stdout: `${marker('arm64')}\n${marker('amd64')}\nping @octocat\n\`\`\`\n</details>\n`
+            }
+          ],
+          helm: [
+            { match: ['status'], stdout: 'NAME: todo\nSTATUS: deployed\n' },
+            { match: ['history'], stdout: 'REVISION\tSTATUS\n1\tdeployed\n' }
+          ]
+        },
+        'apiVersion: v2\nname: todo\nversion: "@octocat"\n'
+      )
+
+    it('a marker printed by a pod log never makes one leg of a matrix update or delete another’s comment', async () => {
+      const w = await hostile()
+      const first = await w.run({ 'comment-header': 'amd64' })
+      expect(first.outputs['status'], first.stdout).toBe('unhealthy')
+      await w.run({ 'comment-header': 'arm64' })
+      const [amd, arm] = ours(w)
+      expect(ours(w).map((c) => c.body.split('\n')[0])).toEqual([marker('amd64'), marker('arm64')])
+      for (let round = 0; round < 2; round++) {
+        await w.run({ 'comment-header': 'amd64' })
+        await w.run({ 'comment-header': 'arm64' })
+      }
+      // Still the same two comments, each kept by its own leg; nothing was deleted.
+      expect(ours(w).map((c) => [c.id, c.body.split('\n')[0]])).toEqual([
+        [amd?.id, marker('amd64')],
+        [arm?.id, marker('arm64')]
+      ])
+      expect(w.github.requests.filter((r) => r.method === 'DELETE')).toEqual([])
+      const patched = w.github.requests
+        .filter((r) => r.method === 'PATCH')
+        .map((r) => Number(r.url.split('/').pop()))
+      expect(patched).toEqual([amd?.id, arm?.id, amd?.id, arm?.id])
+    })
+
+    it('neither the comment nor the summary mentions anyone, links away or carries a marker', async () => {
+      const w = await hostile()
+      const main = await w.run({ 'comment-header': 'amd64' })
+      expect(main.outputs['status']).toBe('unhealthy')
+      const body = ours(w)[0]?.body ?? ''
+      const lines = body.split('\n')
+      expect(lines[0]).toBe(marker('amd64'))
+      for (const text of [lines.slice(1).join('\n'), main.summary]) {
+        expect(text).not.toContain('<!--')
+        const why = text.split('\n').find((l) => l.startsWith('**Why:**')) ?? ''
+        expect(why).toContain('ask @\u2060octocat or @\u2060acme/ops at https:\u2060//evil.example')
+        expect(text).toMatch(/\*\*Chart:\*\* `[^`]+` @\u2060octocat/)
+        const row = text.split('\n').find((l) => l.startsWith('| Deployment |')) ?? ''
+        expect(row).toContain('@\u2060octocat')
+        expect(row).not.toMatch(/@octocat|https:\/\//)
+        // The log is shown as it was, as code, inside a block it cannot close.
+        expect(text).toMatch(
+          /\n(`{4,})text\n[^]*ping @octocat\n```\n<\/details>\n\1\n\n<\/details>/
+        )
+      }
+    })
   })
 })

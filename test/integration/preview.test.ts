@@ -13,7 +13,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
-import { fakeTools, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
+import {
+  MINIKUBE_RESTARTED,
+  fakeTools,
+  type FakeToolRules,
+  type FakeTools
+} from '../support/fake-tools.js'
 import { crashLoopList, eventsList, healthyList, manifest } from '../support/kube-objects.js'
 import type { Rule } from '../support/stand-in.js'
 
@@ -158,6 +163,8 @@ describe('a preview through the bundled action', () => {
         .map((a) => a[2])
         .sort()
     ).toEqual(['todo-api:sha-0123456', 'todo-web:sha-0123456'])
+    // A cluster this run has just created holds none of our images: nobody asks it.
+    expect(argvs(tools.minikube, 'image').filter((a) => a[1] === 'ls')).toEqual([])
     // The chart has an Ingress: addons: auto turned the ingress addon on, before the deploy.
     expect(argvs(tools.minikube, 'addons')).toEqual([['addons', 'enable', 'ingress']])
     const upgrade = argvs(tools.helm, 'upgrade')[0] ?? []
@@ -187,10 +194,11 @@ describe('a preview through the bundled action', () => {
     expect(report.steps.every((s) => s.status === 'success')).toBe(true)
   })
 
-  it('does not load an image the node already has', async () => {
+  it('does not load an image the node of a cluster started again already has', async () => {
     const id = 'sha256:4c7d1e0f5a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d'
     const { runner, tools } = await setup({
       minikube: [
+        MINIKUBE_RESTARTED,
         {
           match: ['image', 'ls'],
           stdout: JSON.stringify([

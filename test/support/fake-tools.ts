@@ -10,8 +10,15 @@ export const VERSIONS = { minikube: 'v1.39.0', helm: 'v4.3.1', kubectl: 'v1.37.0
 export const MINIKUBE_OK: Rule[] = [
   {
     match: ['start'],
-    stdout:
-      '😄  minikube v1.39.0 on Ubuntu 24.04\n🏄  Done! kubectl is now configured to use "minikube" cluster\n'
+    stdout: [
+      '😄  minikube v1.39.0 on Ubuntu 24.04',
+      '✨  Using the docker driver based on user configuration',
+      '👍  Starting "minikube" primary control-plane node in "minikube" cluster',
+      '🔥  Creating docker container (CPUs=2, Memory=4096MB) ...',
+      '🐳  Preparing Kubernetes v1.37.0 on Docker 28.4.0 ...',
+      '🏄  Done! kubectl is now configured to use "minikube" cluster and "default" namespace by default',
+      ''
+    ].join('\n')
   },
   { match: ['ip'], stdout: '192.168.49.2\n' },
   {
@@ -42,6 +49,13 @@ export const MINIKUBE_OK: Rule[] = [
   },
   { match: ['logs'], stdout: 'no problems found\n' }
 ]
+
+/** `minikube start` on a profile left from an earlier job (a self-hosted runner). */
+export const MINIKUBE_RESTARTED: Rule = {
+  match: ['start'],
+  stdout:
+    '😄  minikube v1.39.0 on Ubuntu 24.04\n✨  Using the docker driver based on existing profile\n🏃  Updating the running docker "minikube" container ...\n🏄  Done! kubectl is now configured to use "minikube" cluster\n'
+}
 
 export const GUEST_PROVISION =
   '❌  Exiting due to GUEST_PROVISION: error provisioning guest: Failed to start host: creating host: create: creating: setting up container node: preparing volume for minikube container: docker run --rm --name minikube-preload-sidecar: exit status 125\n'

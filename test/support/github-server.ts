@@ -11,7 +11,8 @@
 //
 // Endpoints: GET/POST /repos/{o}/{r}/issues/{n}/comments, PATCH/DELETE
 // /repos/{o}/{r}/issues/comments/{id}, GET /repos/{o}/{r}/commits/{sha}/pulls, POST /graphql
-// (`viewer { login }`), GET /user (403, as for the Actions token). Anything else: 404.
+// (`viewer { login }`), GET /user (403 for a bot, as for the Actions token; the login for a
+// personal token). Anything else: 404.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -194,6 +195,9 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
       })
     }
     if (method === 'GET' && url.pathname === '/user') {
+      // A personal token may read its user; an installation token (the Actions token) may not.
+      const type = who.type ?? (who.login.endsWith('[bot]') ? 'Bot' : 'User')
+      if (type === 'User') return send(res, 200, { login: who.login, type })
       return error(
         res,
         403,

@@ -37,6 +37,12 @@ export interface Answer {
    * `remote` defaults to the port asked for on the command line (`:8001` → 8001).
    */
   forward?: { port: number; remote?: number | string }
+  /**
+   * Files to write before answering, like a build's `--metadata-file <path>`: the path is the
+   * argument after `flag`, or with `field` the `field=<path>` part of that comma-separated
+   * argument (`--output type=docker,dest=<path>`).
+   */
+  writes?: { flag: string; field?: string; content: string }[]
 }
 
 export interface Rule extends Answer {
@@ -195,6 +201,18 @@ async function main() {
   if (config.recordStdin) record.stdin = readStdin()
   fs.appendFileSync(config.callsFile, JSON.stringify(record) + '\n')
   const answer = answerFor()
+  for (const w of answer.writes || []) {
+    const at = argv.indexOf(w.flag)
+    if (at < 0 || at + 1 >= argv.length) continue
+    let file = argv[at + 1]
+    if (w.field) {
+      const part = file.split(',').map((p) => p.replace(/^"|"$/g, '')).find((p) => p.startsWith(w.field + '='))
+      if (!part) continue
+      file = part.slice(w.field.length + 1)
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, w.content)
+  }
   if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs))
   const exitCode = answer.exitCode || 0
   if (answer.forward) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildArgs, buildFailure } from '../../src/tools/docker.js'
+import { buildArgs } from '../../src/tools/docker.js'
 import {
   parseHelmVersion,
   testHooks,
@@ -115,28 +115,6 @@ describe('docker argv', () => {
       'GREETING=hello world; rm -rf /',
       '/w/docker/api'
     ])
-  })
-
-  it('tells the failing Dockerfile step with its last output lines', () => {
-    const out = [
-      '#7 [builder 3/5] COPY requirements.txt .',
-      '#7 DONE 0.0s',
-      '#8 [builder 4/5] RUN pip install -r requirements.txt',
-      '#8 1.234 ERROR: Could not find a version that satisfies the requirement fastapi==99.0',
-      '#8 ERROR: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1',
-      '------',
-      ' > [builder 4/5] RUN pip install -r requirements.txt:',
-      '1.234 ERROR: Could not find a version that satisfies the requirement fastapi==99.0',
-      '------',
-      'Dockerfile:9',
-      'ERROR: failed to build: failed to solve: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1'
-    ].join('\n')
-    const told = buildFailure(out)
-    expect(told.split('\n')[0]).toBe('------')
-    expect(told).toContain('> [builder 4/5] RUN pip install -r requirements.txt:')
-    expect(told).toContain('fastapi==99.0')
-    expect(told).toContain('ERROR: failed to build')
-    expect(told).not.toContain('COPY requirements.txt')
   })
 })
 

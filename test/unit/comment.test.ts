@@ -163,6 +163,79 @@ describe('upsertComment', () => {
     ])
   })
 
+  test("a marker below the first line, even in our own identity's comment, does not make it ours", async () => {
+    // Another leg of the matrix, whose pod log printed this leg's marker (and a stray one).
+    const otherLeg = gh.addComment(
+      REPO,
+      PR,
+      `${commentMarker('todo/arm64')}\n### ❌ unhealthy\n\`\`\`text\n${commentMarker('todo/amd64')}\n\`\`\``,
+      'github-actions[bot]'
+    )
+    const quoted = gh.addComment(
+      REPO,
+      PR,
+      `see below\n${commentMarker('todo/amd64')}\nold text`,
+      'github-actions[bot]'
+    )
+    const indented = gh.addComment(
+      REPO,
+      PR,
+      ` ${commentMarker('todo/amd64')}\nnot quite the first line`,
+      'github-actions[bot]'
+    )
+    const before = gh.comments(REPO, PR).map((c) => c.body)
+
+    for (const run of [1, 2]) {
+      const r = await upsertComment({
+        ...api(),
+        repo: REPO,
+        pr: PR,
+        header: 'todo/amd64',
+        body: `amd64 run ${run}`
+      })
+      expect(r).toMatchObject({ ok: true, action: run === 1 ? 'created' : 'updated', removed: 0 })
+    }
+    const all = gh.comments(REPO, PR)
+    expect(all).toHaveLength(4)
+    expect(all.slice(0, 3).map((c) => c.body)).toEqual(before)
+    expect(all.slice(0, 3).map((c) => c.id)).toEqual([otherLeg.id, quoted.id, indented.id])
+    expect(all[3]?.body).toBe(`${commentMarker('todo/amd64')}\namd64 run 2`)
+    const writes = gh.requests.filter((q) => q.method === 'PATCH' || q.method === 'DELETE')
+    expect(writes.map((q) => q.url)).toEqual([`/repos/${REPO}/issues/comments/${all[3]?.id}`])
+  })
+
+  test('a first line with a CRLF ending is still ours', async () => {
+    const mine = gh.addComment(
+      REPO,
+      PR,
+      `${commentMarker('h')}\r\nedited on Windows`,
+      'github-actions[bot]'
+    )
+    const r = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'new' })
+    expect(r).toMatchObject({ ok: true, action: 'updated', id: mine.id })
+  })
+
+  test('no line of what we write but the first can pass for a marker', async () => {
+    await upsertComment({
+      ...api(),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: `${commentMarker('h')}\nlog: ${commentMarker('other')}\n<!-- sticky-comment -->`
+    })
+    const body = gh.comments(REPO, PR)[0]?.body ?? ''
+    const lines = body.split('\n')
+    expect(lines[0]).toBe(commentMarker('h'))
+    expect(lines.slice(1).join('\n')).not.toContain('<!--')
+    // It still reads the same.
+    expect(
+      lines
+        .slice(1)
+        .join('\n')
+        .replace(/\u2060/g, '')
+    ).toBe(`log: ${commentMarker('other')}\n<!-- sticky-comment -->`)
+  })
+
   test('our comment is found beyond the first page (more than 100 comments, Link rel="next")', async () => {
     for (let i = 0; i < 150; i++)
       gh.addComment(REPO, PR, `review comment ${i}`, i % 2 ? 'octocat' : 'reviewer')
@@ -297,6 +370,41 @@ describe('upsertComment', () => {
     const mine = gh.addComment(REPO, PR, `${commentMarker('h')}\nold`, 'github-actions[bot]')
     const r = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'new' })
     expect(r).toMatchObject({ ok: true, action: 'updated', id: mine.id })
+  })
+
+  test('when GraphQL cannot say, a personal token is asked /user, and is not taken for the bot', async () => {
+    await gh.close()
+    gh = await startGitHubServer({ tokens: { ghp_person: { login: 'alice' } } })
+    gh.fail(/^POST \/graphql$/, 502, 'Server Error')
+    const bots = gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
+    const alices = gh.addComment(REPO, PR, `${commentMarker('h')}\nby alice`, 'alice')
+    const r = await upsertComment({
+      ...api('ghp_person'),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'new'
+    })
+    expect(r).toMatchObject({ ok: true, action: 'updated', id: alices.id })
+    expect(bots.body).toBe(`${commentMarker('h')}\nby the bot`)
+  })
+
+  test('a token whose account cannot be told touches nothing and says why', async () => {
+    await gh.close()
+    gh = await startGitHubServer({ tokens: { opaque_token: { login: 'some-app[bot]' } } })
+    gh.fail(/^POST \/graphql$/, 502, 'Server Error')
+    const bots = gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
+    const r = await upsertComment({
+      ...api('opaque_token'),
+      repo: REPO,
+      pr: PR,
+      header: 'h',
+      body: 'new'
+    })
+    expect(r).toMatchObject({ ok: false })
+    expect(!r.ok && r.warning).toContain('no comment was created, edited or deleted')
+    expect(gh.comments(REPO, PR).map((c) => c.body)).toEqual([bots.body])
+    expect(gh.requests.filter((q) => q.method !== 'GET' && q.url !== '/graphql')).toEqual([])
   })
 
   test('a personal token acts as its user', async () => {

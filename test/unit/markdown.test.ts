@@ -75,6 +75,9 @@ function base(): Report {
       id: 'sha256:4f5e6d7c8b9a00112233445566778899aabbccddeeff00112233445566778899',
       sizeBytes: 245_300_000,
       buildMs: 95_000,
+      steps: 6,
+      cachedSteps: 4,
+      cache: 'gha',
       loadMs: 12_400,
       delivery: 'loaded'
     }
@@ -281,6 +284,7 @@ describe('renderMarkdown', () => {
         '`4f5e6d7c8b9a`',
         '245.3 MB',
         '1m 35s',
+        '4/6 (gha)',
         '12.4 s',
         'loaded'
       ]
@@ -403,7 +407,7 @@ describe('renderMarkdown', () => {
     expect(first).toHaveLength(6)
     expect(first[1]).toBe('``evil\\|name`x``')
     expect(first[5]).toBe(
-      'CrashLoopBackOff: line one \\| two line &lt;b&gt;three&lt;/b&gt; \\*\\*bold\\*\\* \\[link\\](http://x) \\~\\~gone\\~\\~'
+      'CrashLoopBackOff: line one \\| two line &lt;b&gt;three&lt;/b&gt; \\*\\*bold\\*\\* \\[link\\](http:\u2060//x) \\~\\~gone\\~\\~'
     )
     const checks = tableRows(md, 'Health checks')
     expect(checks).toHaveLength(1)
