@@ -36,7 +36,7 @@ mp_node_check() {
   local missing=() cmd pkg
   [[ $(id -u) == 0 ]] || mp_die "MP_REAL_NODES=1 needs root (network namespaces, mounts, cgroups)"
   for cmd in containerd:containerd containerd-shim-runc-v2:containerd ctr:containerd runc:runc \
-    nsenter:util-linux ip:iproute2 nft:nftables jq:jq node:nodejs; do
+    nsenter:util-linux ip:iproute2 nft:nftables jq:jq node:nodejs dash:dash wget:wget; do
     command -v "${cmd%%:*}" >/dev/null || missing+=("${cmd%%:*} (Debian package ${cmd#*:})")
   done
   for pkg in bridge host-local loopback; do
@@ -93,13 +93,14 @@ mp_oci_archive() { # out name rootfs-dir config-json
   rm -rf "$tmp"
 }
 
-# The node's own images (sandbox and busybox), from Debian's busybox-static, cached by its version.
+# The node's own images (sandbox and busybox), from Debian's busybox-static, dash and wget,
+# cached by what they are made of.
 mp_node_images() {
   local version dir rootfs applet
-  version=$(dpkg-query -W -f '${Version}' busybox-static 2>/dev/null || sha256sum /bin/busybox | cut -c1-16)
-  dir="$mp_cache/real-node-images/busybox-${version//[^A-Za-z0-9.+-]/_}-v2"
+  version=$(cat /bin/busybox "$(command -v dash)" "$(command -v wget)" | sha256sum | cut -c1-16)
+  dir="$mp_cache/real-node-images/busybox-$version-v3"
   if [[ ! -f "$dir/.built" ]]; then
-    mp_log "building the node's pause and busybox images (busybox-static $version)"
+    mp_log "building the node's pause and busybox images"
     rm -rf "$dir"
     mkdir -p "$dir"
     rootfs=$(mktemp -d)
@@ -114,33 +115,27 @@ mp_node_images() {
     # The sandbox process: holds the pod's namespaces until it is told to stop.
     mp_oci_archive "$dir/pause.tar" "$mp_node_pause_image" "$rootfs" \
       '{"Entrypoint":["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"],"User":"65534:65534"}'
-    # Debian's busybox-static 1.35 crashes on `wget -T <seconds>` (SIGSEGV): this image's wget
-    # applies the timeout with `timeout` instead, so test pods can keep their `wget -T`.
-    rm "$rootfs/bin/wget"
-    cat >"$rootfs/bin/wget" <<'EOF'
-#!/bin/sh
-n=$#
-t=
-while [ "$n" -gt 0 ]; do
-  a=$1
-  shift
-  n=$((n - 1))
-  case $a in
-    -T) t=$1; shift; n=$((n - 1)) ;;
-    -T*) t=${a#-T} ;;
-    *) set -- "$@" "$a" ;;
-  esac
-done
-if [ -n "$t" ]; then exec timeout "$t" busybox wget "$@"; fi
-exec busybox wget "$@"
-EOF
-    chmod 0755 "$rootfs/bin/wget"
+    # Debian's busybox-static 1.35 crashes on `wget -T <seconds>` (SIGSEGV), and its sh runs its
+    # own applets first: test pods get Debian's dash as sh and GNU wget, with their libraries.
+    rm "$rootfs/bin/sh" "$rootfs/bin/wget"
+    mp_copy_with_libs "$rootfs" "$(command -v dash)" "$(command -v wget)"
+    ln -s "$(command -v dash)" "$rootfs/bin/sh"
     mp_oci_archive "$dir/busybox.tar" "$mp_node_busybox_image" "$rootfs" \
-      '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+      '{"Cmd":["sh"],"Env":["PATH=/usr/bin:/bin"]}'
     rm -rf "$rootfs"
     touch "$dir/.built"
   fi
   echo "$dir"
+}
+
+# Copies programs into a root filesystem at their own paths, with the libraries they load.
+mp_copy_with_libs() { # rootfs program...
+  local rootfs=$1 f
+  shift
+  for f in "$@" $(ldd "$@" | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+    mkdir -p "$rootfs$(dirname "$f")"
+    cp -L "$f" "$rootfs$f"
+  done
 }
 
 # Starts a daemon (argv after --) in the node's network namespace, its pid in <name>.pid.
