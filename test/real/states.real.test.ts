@@ -56,7 +56,7 @@ async function preview(namespace: string, inputs: Record<string, string>) {
       'helm-version': HELM4,
       'kubectl-base-url': server.urls.kubectl,
       'helm-base-url': server.urls.helm,
-      'wait-timeout': '3m',
+      'wait-timeout': '2m',
       'helm-test': 'false',
       comment: 'never',
       chart: STATES,
@@ -102,21 +102,27 @@ describe('real failures on a real kubelet', () => {
     expect(nodes.items.map((n) => n.metadata.name)).toContain('minikube')
   })
 
+  // Each case first deploys the healthy workload alone, then turns its failure on: `web` is
+  // healthy before and stays healthy, whatever the timing of the failing pod.
   // A container that exits at once is, between the kubelet's back-offs, briefly Running and (with
-  // no readiness probe) Ready: the rollout completes, then the stable-for window sees it exit.
+  // no readiness probe) Ready, and mostly shows its last exit (terminated, Error) rather than
+  // CrashLoopBackOff: either is a crash, with its exit code; after the rollout completed, stable-for
+  // calls it Restarted.
   it.each([
-    ['crash', 'crash', /^(CrashLoopBackOff|Error)$/, /exit code 1/],
+    ['crash', 'crash', /^(CrashLoopBackOff|Error|Restarted)$/, /exit code 1/],
     ['neverPull', 'never-pull', /^ErrImageNeverPull$/, /not present with pull policy of Never/],
     ['missingSecret', 'missing-secret', /^CreateContainerConfigError$/, /no-such-secret/],
     ['oom', 'oom', /^OOMKilled$/, /137|memory/i],
-    ['lateCrash', 'late-crash', /^(CrashLoopBackOff|Error)$/, /exit code 1/]
+    ['lateCrash', 'late-crash', /^(Restarted|CrashLoopBackOff|Error)$/, /exit(ed with)? code 1/]
   ])(
     '%s: unhealthy, the failing workload named, the one beside it healthy',
     async (value, name, reason, message) => {
       const ns = `real-${name.toLowerCase()}`
-      const { main, report } = await preview(ns, {
-        set: `${value}=true\nimage.repository=${BUSYBOX.repository}\nimage.tag=${BUSYBOX.tag}`
-      })
+      const image = `image.repository=${BUSYBOX.repository}\nimage.tag=${BUSYBOX.tag}`
+      const before = await preview(ns, { set: image })
+      expect(before.main.exitCode, before.main.stdout).toBe(0)
+      expect(before.report.workloads.map((w) => `${w.name} ${w.state}`)).toEqual(['web healthy'])
+      const { main, report } = await preview(ns, { set: `${value}=true\n${image}` })
       expect(main.exitCode, main.stdout).toBe(1)
       expect(report.status).toBe('unhealthy')
       const bad = report.workloads.find((w) => w.name === name)
