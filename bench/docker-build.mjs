@@ -113,7 +113,7 @@ async function job(root, n, image, context, buildArgs, cache) {
       },
       process.env.PATH ?? '',
       30 * 60_000,
-      dockerEnv
+      { env: dockerEnv }
     )
     const img = run.report?.images?.[0]
     if (run.exitCode !== 0 || !img?.buildMs) {

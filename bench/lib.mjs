@@ -538,11 +538,19 @@ export function node24Path() {
 
 /**
  * Runs the main step of the bundled action once, as a runner does: INPUT_* (defaults from
- * action.yml), the GITHUB_* command files, Node 24, then `extraEnv`. Returns the exit code, the outputs and the
- * wall time from spawning the process to its exit.
+ * action.yml), the GITHUB_* command files, Node 24. Returns the exit code, the outputs, the
+ * state it saved and the wall time from spawning the process to its exit. With `state` (what
+ * main saved), it is the post step; `dist` is another bundle's index.js; `env` is added to the
+ * environment last.
  */
-export async function runAction(runner, inputs, path, timeoutMs = 180_000, extraEnv = {}) {
-  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run bundle first`)
+export async function runAction(
+  runner,
+  inputs,
+  path,
+  timeoutMs = 180_000,
+  { dist = DIST, state, env: extraEnv = {} } = {}
+) {
+  if (!existsSync(dist)) throw new Error(`${dist} is missing: run npm run bundle first`)
   const files = mkdtempSync(join(runner.root, 'step-'))
   const f = Object.fromEntries(
     ['output', 'state', 'path', 'env', 'summary'].map((k) => [k, join(files, k)])
@@ -573,10 +581,11 @@ export async function runAction(runner, inputs, path, timeoutMs = 180_000, extra
   }
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs }))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  for (const [name, value] of Object.entries(state ?? {})) env[`STATE_${name}`] = value
   const bin = node24Path()
   const spawnedAt = Date.now()
   const { exitCode, stdout } = await new Promise((done, fail) => {
-    const child = spawn(bin, [DIST], {
+    const child = spawn(bin, [dist], {
       env,
       cwd: runner.workspace,
       stdio: ['ignore', 'pipe', 'pipe']
@@ -598,7 +607,16 @@ export async function runAction(runner, inputs, path, timeoutMs = 180_000, extra
       ? JSON.parse(readFileSync(outputs.report, 'utf8'))
       : undefined
   appendFileSync(join(runner.root, 'action.log'), stdout)
-  return { exitCode, stdout, outputs, report, spawnedAt, exitedAt, wallMs: exitedAt - spawnedAt }
+  return {
+    exitCode,
+    stdout,
+    outputs,
+    state: commandFile(readFileSync(f.state, 'utf8')),
+    report,
+    spawnedAt,
+    exitedAt,
+    wallMs: exitedAt - spawnedAt
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
 //
 //   node bench/run.mjs [--runs N] [--keep]     (npm run bench -- --runs 5)
 //   node bench/run.mjs --verdict               the fail-fast benchmark instead (bench/verdict.mjs)
+//   node bench/run.mjs --startup               the startup benchmark instead (bench/startup.mjs)
 import {
   flag,
   median,
@@ -237,5 +238,6 @@ export async function main() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (flag('verdict')) await (await import('./verdict.mjs')).main()
+  else if (flag('startup')) await (await import('./startup.mjs')).main()
   else await main()
 }

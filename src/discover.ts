@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { basename, join, relative } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { InputErrors, type Inputs } from './inputs.js'
 import { Invalid, parseDnsLabel } from './parse.js'
@@ -23,15 +23,51 @@ interface ChartYaml {
   dependencies?: unknown[]
 }
 
-export function readChart(dir: string): ChartYaml {
-  const doc = parseYaml(readFileSync(join(dir, 'Chart.yaml'), 'utf8')) as ChartYaml | null
-  return doc ?? {}
+/**
+ * The chart's Chart.yaml, as far as this action reads it. Throws Invalid saying what is wrong
+ * with the file (named as `where`), never a raw parser or file-system error.
+ */
+export function readChart(dir: string, where = join(dir, 'Chart.yaml')): ChartYaml {
+  const file = join(dir, 'Chart.yaml')
+  if (!existsSync(file))
+    throw new Invalid(`a chart folder holding Chart.yaml; ${where} does not exist`)
+  if (!statSync(file).isFile())
+    throw new Invalid(`a chart whose ${where} is a file; it is a folder`)
+  let doc: unknown
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'))
+  } catch (err) {
+    // The parser's first line says where (line, column); the rest quotes the file.
+    const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : ''
+    throw new Invalid(`a chart whose ${where} is YAML; it is not (${why.slice(0, 160)})`)
+  }
+  if (doc === null || doc === undefined) return {}
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new Invalid(
+      `a chart whose ${where} is a YAML mapping; it is a ${Array.isArray(doc) ? 'list' : 'single value'}`
+    )
+  const chart = doc as Record<string, unknown>
+  for (const key of ['name', 'version'] as const) {
+    const v = chart[key]
+    if (v !== undefined && v !== null && typeof v !== 'string')
+      throw new Invalid(
+        `a chart whose ${where} has a text '${key}'; it is ${Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `the ${typeof v} ${String(v)}`} (quote it)`
+      )
+  }
+  const deps = chart['dependencies']
+  if (deps !== undefined && deps !== null && !Array.isArray(deps))
+    throw new Invalid(`a chart whose ${where} has a list of 'dependencies'; it is not a list`)
+  return {
+    name: typeof chart['name'] === 'string' ? chart['name'] : undefined,
+    version: typeof chart['version'] === 'string' ? chart['version'] : undefined,
+    dependencies: Array.isArray(deps) ? deps : undefined
+  }
 }
 
 /** `charts/<one>/Chart.yaml` when there is exactly one. */
 export function findChart(workspace: string): string[] {
   const root = join(workspace, 'charts')
-  if (!existsSync(root)) return []
+  if (!existsSync(root) || !statSync(root).isDirectory()) return []
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'Chart.yaml')))
     .map((d) => join(root, d.name))
@@ -58,10 +94,19 @@ export function discover(
       )
     }
   }
-  const meta = chart ? readChart(chart) : undefined
+  let meta: ChartYaml | undefined
+  if (chart) {
+    try {
+      meta = readChart(chart, relative(workspace, join(chart, 'Chart.yaml')) || 'Chart.yaml')
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err
+      problems.push(`input 'chart' must be ${err.message}`)
+      throw new InputErrors(problems)
+    }
+  }
   let release = inputs.release || undefined
   if (chart && !release) {
-    const name = meta?.name ?? basename(chart)
+    const name = meta?.name?.trim() || basename(chart)
     try {
       release = parseDnsLabel(name)
     } catch (err) {

@@ -1,6 +1,7 @@
+// child_process, not @actions/exec: that never exposes the child, so it cannot time a command out or kill its process group.
 import { spawn } from 'node:child_process'
 import { basename } from 'node:path'
-import { redact } from './redact.js'
+import { RedactingStream, redact } from './redact.js'
 
 /** Where a running program's output goes while it runs (a step's buffered log). */
 export interface OutputSink {
@@ -75,11 +76,63 @@ export function formatMs(ms: number): string {
 
 /** The last meaningful lines of a program's output, redacted. */
 export function lastLines(text: string, n = TAIL_LINES): string {
-  const lines = text
+  // Redacted whole, before it is cut into lines: no cut ever splits a secret.
+  const lines = redact(text)
     .split(/\r?\n/)
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '')
-  return redact(lines.slice(-n).join('\n'))
+  return lines.slice(-n).join('\n')
+}
+
+/**
+ * The environment a program gets: the one given (or ours) without the action's `INPUT_*`
+ * variables, which hold the token and the secret values and are no program's business.
+ */
+export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(env)) if (!/^INPUT_/i.test(k)) out[k] = v
+  return out
+}
+
+/** `helm status web --output json`, redacted: how a command is named in an error. */
+export function commandLine(tool: string, args: readonly string[]): string {
+  return redact([basename(tool), ...args].join(' '))
+}
+
+/**
+ * A program's answer that is not what it should print, named with the whole command:
+ * "`helm status web --output json` printed output that is not JSON".
+ */
+export class ToolOutputError extends Error {
+  constructor(tool: string, args: readonly string[], what: string, output: string) {
+    const shown = lastLines(output, 3)
+    super(
+      `\`${commandLine(tool, args)}\` printed ${what}${shown ? `: ${shown}` : ' (it printed nothing)'}`
+    )
+    this.name = 'ToolOutputError'
+  }
+}
+
+/**
+ * Parses a program's stdout as JSON, or says which command printed what instead. Every text in
+ * the answer (keys and values) is redacted as it is parsed.
+ */
+export function parseJsonOutput<T>(tool: string, args: readonly string[], stdout: string): T {
+  try {
+    return JSON.parse(stdout, (_key, value: unknown) => redactValue(value)) as T
+  } catch {
+    throw new ToolOutputError(tool, args, 'output that is not JSON', stdout)
+  }
+}
+
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value)
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const obj = value as Record<string, unknown>
+  const keys = Object.keys(obj)
+  if (keys.every((k) => redact(k) === k)) return obj
+  // fromEntries defines each key as its own: a `__proto__` key stays a key.
+  return Object.fromEntries(keys.map((k) => [redact(k), obj[k]]))
 }
 
 function keep(buf: string, chunk: string): string {
@@ -96,18 +149,42 @@ export function run(
   args: readonly string[],
   opts: RunOptions = {}
 ): Promise<RunResult> {
+  return execute(tool, args, opts, false)
+}
+
+/**
+ * `run`, also keeping stdout as printed (`raw`) for a parser that redacts what it parsed:
+ * a secret that happens to be `true` must not turn a JSON answer into something unreadable.
+ */
+function execute(
+  tool: string,
+  args: readonly string[],
+  opts: RunOptions,
+  keepRaw: boolean
+): Promise<RunResult & { raw?: string }> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const started = Date.now()
   return new Promise((resolve, reject) => {
     let stdout = ''
     let stderr = ''
+    let raw = ''
     let timedOut = false
     let settled = false
     const child = spawn(tool, [...args], {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      env: childEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true
+    })
+    // Output is redacted as it arrives: nothing downstream (logs, verdicts, cut messages,
+    // diagnostics) ever holds a secret, whatever it shortens or squeezes later.
+    const out = new RedactingStream((d) => {
+      stdout = keep(stdout, d)
+      opts.sink?.write(d)
+    })
+    const err = new RedactingStream((d) => {
+      stderr = keep(stderr, d)
+      opts.sink?.write(d)
     })
     const timer = setTimeout(() => {
       timedOut = true
@@ -132,13 +209,10 @@ export function run(
     child.stdout.setEncoding('utf8')
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', (d: string) => {
-      stdout = keep(stdout, d)
-      opts.sink?.write(redact(d))
+      if (keepRaw) raw = keep(raw, d)
+      out.write(d)
     })
-    child.stderr.on('data', (d: string) => {
-      stderr = keep(stderr, d)
-      opts.sink?.write(redact(d))
-    })
+    child.stderr.on('data', (d: string) => err.write(d))
     child.stdin.on('error', () => undefined)
     child.stdin.end(opts.input ?? '')
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -152,8 +226,16 @@ export function run(
       if (settled) return
       settled = true
       stopped()
+      out.end()
+      err.end()
       const exitCode = code ?? (signal ? 128 : 1)
-      const result = { exitCode, stdout, stderr, durationMs: Date.now() - started }
+      const result = {
+        exitCode,
+        stdout,
+        stderr,
+        durationMs: Date.now() - started,
+        ...(keepRaw ? { raw } : {})
+      }
       if (opts.signal?.aborted && !timedOut) {
         const reason: unknown = opts.signal.reason
         reject(reason instanceof Error ? reason : new Error(`${basename(tool)} was stopped`))
@@ -186,19 +268,8 @@ export async function runJson<T>(
   args: readonly string[],
   opts: RunOptions = {}
 ): Promise<T> {
-  const { stdout } = await run(tool, args, opts)
-  try {
-    return JSON.parse(stdout) as T
-  } catch {
-    throw new ToolError(
-      tool,
-      args,
-      0,
-      `printed output that is not JSON: ${lastLines(stdout, 3)}`,
-      false,
-      0
-    )
-  }
+  const { raw } = await execute(tool, args, opts, true)
+  return parseJsonOutput<T>(tool, args, raw ?? '')
 }
 
 /** A program left running in the background (a port-forward), stopped by its owner. */
@@ -234,7 +305,7 @@ export function startBackground(
 ): Promise<Background> {
   return new Promise((resolve, reject) => {
     const child = spawn(tool, [...args], {
-      env: opts.env ?? process.env,
+      env: childEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true
     })
@@ -242,20 +313,26 @@ export function startBackground(
     let ready = false
     const startTimer = setTimeout(() => {
       kill(child.pid)
+      seen.end()
       reject(new ToolError(tool, args, null, lastLines(out, 3), true, opts.startTimeoutMs))
     }, opts.startTimeoutMs)
     const lifeTimer = setTimeout(() => kill(child.pid), opts.lifetimeMs)
     lifeTimer.unref()
-    const onData = (d: Buffer): void => {
+    const seen = new RedactingStream((d) => {
       if (ready) return
-      out = keep(out, d.toString())
+      out = keep(out, d)
       const m = opts.readyPattern.exec(out)
       if (m) {
         ready = true
         clearTimeout(startTimer)
         resolve(new Background(child, m))
       }
+    })
+    const onData = (d: string): void => {
+      if (!ready) seen.write(d)
     }
+    child.stdout?.setEncoding('utf8')
+    child.stderr?.setEncoding('utf8')
     child.stdout?.on('data', onData)
     child.stderr?.on('data', onData)
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -276,6 +353,7 @@ export function startBackground(
     child.on('close', (code) => {
       clearTimeout(startTimer)
       clearTimeout(lifeTimer)
+      seen.end()
       if (!ready) reject(new ToolError(tool, args, code, lastLines(out, 3), false, 0))
     })
   })

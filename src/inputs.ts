@@ -4,18 +4,23 @@ import { parse as parseYaml } from 'yaml'
 import {
   Invalid,
   parseBaseUrl,
+  MAX_DURATION_MS,
+  RESERVED_KEYS,
+  durationBetween,
+  isPortName,
   parseBoolean,
   parseChoice,
   parseDnsLabel,
-  parseDuration,
   parseKeyValues,
   parseLines,
   parseList,
   parseMemory,
   parsePositiveInt,
   parseVersion,
+  reservedKeyPart,
   splitArgs
 } from './parse.js'
+import { redact } from './redact.js'
 
 export const CLUSTERS = ['minikube', 'existing'] as const
 export const CLEANUPS = ['always', 'on-success', 'never'] as const
@@ -118,20 +123,6 @@ export interface Inputs {
 
 const STABLE_FOR_MAX_MS = 30 * 60_000
 
-/** `0s` (or `0`) turns the window off; otherwise a duration of at most 30 minutes. */
-function parseStableFor(raw: string): number {
-  if (/^\s*0+(\.0+)?(ms|s|m|h)?\s*$/.test(raw)) return 0
-  let ms: number
-  try {
-    ms = parseDuration(raw)
-  } catch {
-    throw new Invalid(`a duration of at most 30m such as '10s' or '1m', or '0s' to turn it off`)
-  }
-  if (ms > STABLE_FOR_MAX_MS)
-    throw new Invalid(`a duration of at most 30m such as '10s' or '1m', or '0s' to turn it off`)
-  return ms
-}
-
 /** Defaults of action.yml; an input read as '' falls back to these, so a local run behaves the same. */
 export const DEFAULTS: Record<string, string> = {
   cluster: 'minikube',
@@ -208,13 +199,24 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     const v = read(name)
     return v.trim() === '' ? (DEFAULTS[name] ?? '') : v
   }
-  function field<T>(name: string, parser: (v: string) => T, fallback: T): T {
+  /** `secret`: the value is never shown, not even in part. */
+  function field<T>(
+    name: string,
+    parser: (v: string) => T,
+    fallback: T,
+    opts: { secret?: boolean } = {}
+  ): T {
     const value = raw(name)
     try {
       return parser(value)
     } catch (err) {
       if (!(err instanceof Invalid)) throw err
-      problems.push(`input '${name}' must be ${err.message}, got '${shorten(value)}'`)
+      const shown = opts.secret ? '' : (err.shown ?? value)
+      problems.push(
+        shown === ''
+          ? `input '${name}' must be ${err.message}`
+          : `input '${name}' must be ${err.message}, got '${shorten(shown)}'`
+      )
       return fallback
     }
   }
@@ -266,8 +268,12 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     (v) => {
       const t = v.trim()
       if (t === '') return ''
-      if (!existsSync(join(path(t), 'Chart.yaml')))
-        throw new Invalid('the path of a chart folder holding Chart.yaml')
+      const file = join(path(t), 'Chart.yaml')
+      if (!existsSync(file)) throw new Invalid('the path of a chart folder holding Chart.yaml')
+      if (!statSync(file).isFile())
+        throw new Invalid(
+          `a chart folder whose Chart.yaml is a file; '${t}/Chart.yaml' is a folder`
+        )
       return path(t)
     },
     ''
@@ -279,16 +285,27 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
       parseLines(v).map((f) => {
         if (!existsSync(path(f)))
           throw new Invalid(`a list of existing files; '${f}' does not exist`)
+        if (!statSync(path(f)).isFile()) throw new Invalid(`a list of files; '${f}' is a folder`)
         return path(f)
       }),
     []
   )
   const needsEquals = (v: string): string[] =>
     parseLines(v).map((line, i) => {
-      if (line.indexOf('=') <= 0)
-        throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
+      const at = line.indexOf('=')
+      if (at <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
+      // Every comma-separated assignment of the line (`a=1,b=2`) is a key helm sets.
+      for (const part of line.split(/(?<!\\),/)) {
+        const reserved = reservedKeyPart(part.slice(0, Math.max(0, part.indexOf('='))))
+        if (reserved !== undefined)
+          throw new Invalid(
+            `keys without '${reserved}' (${RESERVED_KEYS.join(', ')} are refused), line ${i + 1} has it`,
+            ''
+          )
+      }
       return line
     })
+  const timeout = durationBetween(1000, MAX_DURATION_MS)
 
   const inputs: Inputs = {
     cluster,
@@ -313,7 +330,7 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     nodes: field('nodes', parsePositiveInt, 1),
     addons: { auto, names: addonNames },
     startArgs: field('start-args', splitArgs, []),
-    clusterTimeoutMs: field('cluster-timeout', parseDuration, 300_000),
+    clusterTimeoutMs: field('cluster-timeout', timeout, 300_000),
     minikubeCache: field('minikube-cache', parseBoolean, true),
     cleanup: field('cleanup', (v) => parseChoice(v, CLEANUPS), 'always'),
     images,
@@ -325,17 +342,17 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     valuesFiles,
     set: field('set', needsEquals, []),
     setString: field('set-string', needsEquals, []),
-    secretValues: field('secret-values', parseKeyValues, []),
+    secretValues: field('secret-values', parseKeyValues, [], { secret: true }),
     helmArgs: field('helm-args', splitArgs, []),
     rollbackOnFailure: field('rollback-on-failure', parseBoolean, false),
-    waitTimeoutMs: field('wait-timeout', parseDuration, 300_000),
+    waitTimeoutMs: field('wait-timeout', timeout, 300_000),
     failFast: field('fail-fast', parseBoolean, true),
-    stableForMs: field('stable-for', parseStableFor, 10_000),
+    stableForMs: field('stable-for', durationBetween(0, STABLE_FOR_MAX_MS), 10_000),
     healthChecks: field('health-checks', parseHealthChecks, []),
     helmTest: field('helm-test', (v) => parseChoice(v, HELM_TESTS), 'auto'),
     githubToken: read('github-token').trim(),
     comment: field('comment', (v) => parseChoice(v, COMMENTS), 'auto'),
-    commentHeader: raw('comment-header').trim(),
+    commentHeader: field('comment-header', parseCommentHeader, ''),
     jobSummary: field('job-summary', parseBoolean, true),
     diagnosticsArtifact: field('diagnostics-artifact', parseBoolean, true),
     ...buildCacheInputs(raw, path, problems)
@@ -407,8 +424,21 @@ function buildCacheInputs(
   return { buildCache, buildCacheRef, builder }
 }
 
+/** The longest `comment-header`: it names the run's folder and the comment's marker. */
+export const MAX_HEADER = 100
+
+function parseCommentHeader(v: string): string {
+  const t = v.trim()
+  if (t.length > MAX_HEADER)
+    throw new Invalid(`at most ${MAX_HEADER} characters; it has ${t.length}`, '')
+  if ([...t].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    throw new Invalid('one line of text')
+  return t
+}
+
 function shorten(v: string): string {
-  const one = v.replace(/\s+/g, ' ').trim()
+  // Redacted before it is squeezed or cut: a cut must never leave part of a secret.
+  const one = redact(v).replace(/\s+/g, ' ').trim()
   return one.length > 80 ? `${one.slice(0, 77)}...` : one
 }
 
@@ -450,8 +480,14 @@ function str(obj: Record<string, unknown>, key: string, i: number): string | und
   return String(v)
 }
 
+/** How an image is named in step ids (`build-todo-api`): two images must not share one. */
+export function imageSlug(name: string): string {
+  return name.replace(/[^a-z0-9]+/g, '-')
+}
+
 export function parseImages(raw: string, path: (p: string) => string): ImageSpec[] {
   const names = new Set<string>()
+  const slugs = new Map<string, string>()
   return yamlList(
     raw,
     'images (name, context, dockerfile, target, build-args, platform, values)'
@@ -467,6 +503,13 @@ export function parseImages(raw: string, path: (p: string) => string): ImageSpec
     }
     if (names.has(name)) throw new Invalid(`distinct image names; '${name}' appears twice`)
     names.add(name)
+    const other = slugs.get(imageSlug(name))
+    if (other !== undefined) {
+      throw new Invalid(
+        `image names that stay distinct when . _ / become '-'; '${other}' and '${name}' are both '${imageSlug(name)}'`
+      )
+    }
+    slugs.set(imageSlug(name), name)
     const context = str(obj, 'context', i)
     if (!context)
       throw new Invalid(`an image list whose entries have a 'context'; '${name}' has none`)
@@ -481,6 +524,11 @@ export function parseImages(raw: string, path: (p: string) => string): ImageSpec
     if (!existsSync(dockerfile)) {
       throw new Invalid(
         `an existing Dockerfile for '${name}'; ${df ? `'${df}'` : `'${context}/Dockerfile'`} does not exist`
+      )
+    }
+    if (!statSync(dockerfile).isFile()) {
+      throw new Invalid(
+        `a Dockerfile for '${name}' that is a file; ${df ? `'${df}'` : `'${context}/Dockerfile'`} is a folder`
       )
     }
     const values = str(obj, 'values', i)
@@ -501,10 +549,23 @@ export function parseImages(raw: string, path: (p: string) => string): ImageSpec
   })
 }
 
+/** A build-arg value as docker gets it: text, a number or a boolean; never a list or a mapping. */
+function scalar(v: unknown, what: string): string {
+  if (v === null || v === undefined) return ''
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v)
+  throw new Invalid(
+    `${what} as text, a number or true/false; it is a ${Array.isArray(v) ? 'list' : 'mapping'}`
+  )
+}
+
 function buildArgs(v: unknown, name: string): { key: string; value: string }[] {
   if (v === undefined || v === null) return []
   if (Array.isArray(v)) {
-    return v.map((line) => {
+    return v.map((line, i) => {
+      if (line === null || typeof line === 'object')
+        throw new Invalid(
+          `'build-args' of '${name}' as KEY=value lines or a mapping; line ${i + 1} is not a line of text`
+        )
       const s = String(line)
       const at = s.indexOf('=')
       if (at <= 0)
@@ -517,7 +578,7 @@ function buildArgs(v: unknown, name: string): { key: string; value: string }[] {
   if (typeof v === 'object') {
     return Object.entries(v as Record<string, unknown>).map(([key, value]) => ({
       key,
-      value: String(value)
+      value: scalar(value, `'build-args' ${key} of '${name}'`)
     }))
   }
   if (typeof v === 'string') return parseKeyValues(v)
@@ -543,14 +604,32 @@ export function parseHealthChecks(raw: string): HealthCheck[] {
       let port: number | string | undefined
       const rawPort = obj['port']
       if (service) {
+        try {
+          parseDnsLabel(service, 63)
+        } catch (err) {
+          if (!(err instanceof Invalid)) throw err
+          throw new Invalid(
+            `a Service name for 'service' (${err.message}); entry ${i + 1} has '${service}'`
+          )
+        }
         if (rawPort === undefined || rawPort === null || rawPort === '') {
           throw new Invalid(
             `a 'port' for every service check; entry ${i + 1} ('${service}') has none`
           )
         }
-        port = /^\d+$/.test(String(rawPort)) ? Number(rawPort) : String(rawPort)
+        if (typeof rawPort === 'object')
+          throw new Invalid(
+            `a port number (1-65535) or port name for 'port'; entry ${i + 1} has a ${Array.isArray(rawPort) ? 'list' : 'mapping'}`
+          )
+        const text = String(rawPort).trim()
+        port = /^\d+$/.test(text) ? Number(text) : text
         if (typeof port === 'number' && (port < 1 || port > 65535)) {
           throw new Invalid(`a port between 1 and 65535; entry ${i + 1} has ${port}`)
+        }
+        if (typeof port === 'string' && !isPortName(port)) {
+          throw new Invalid(
+            `a port number (1-65535) or a port name (at most 15 of a-z, 0-9 and '-', with a letter) for 'port'; entry ${i + 1} has '${port}'`
+          )
         }
       }
       const path = str(obj, 'path', i) ?? '/'

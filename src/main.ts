@@ -18,6 +18,7 @@ import {
 } from './report/model.js'
 import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
+import { summaryText } from './report/untrusted.js'
 import { outputsOf } from './report/outputs.js'
 import { runSteps, type Step, type StepLog } from './runner.js'
 import { State, save } from './state.js'
@@ -78,27 +79,23 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let inputs: Inputs
   let found: Discovered
   const workspace = env['GITHUB_WORKSPACE'] || process.cwd()
+  const summaryOff = core.getInput('job-summary').trim().toLowerCase() === 'false'
   try {
-    const token = core.getInput('github-token')
-    if (token) {
-      core.setSecret(token)
-      registerSecret(token)
-    }
+    // Masked before anything reads them: no error about them can show them.
+    maskRawSecrets(core.getInput('github-token'), core.getInput('secret-values'))
     inputs = parseInputs(readInput, workspace)
     maskSecrets(inputs.secretValues)
     found = discover(inputs, workspace, facts.commit)
   } catch (err) {
-    if (!(err instanceof InputErrors)) throw err
-    for (const p of err.problems) core.error(p)
-    core.setOutput('status', 'error')
-    await summarizeInputErrors(err.problems)
-    core.setFailed(
-      err.problems.length === 1
-        ? (err.problems[0] as string)
-        : `${err.problems.length} inputs are invalid (see the errors above)`
-    )
+    const problems =
+      err instanceof InputErrors
+        ? err.problems
+        : [`the inputs could not be read: ${err instanceof Error ? err.message : String(err)}`]
+    await refuse(problems.map(redact), summaryOff)
     return
   }
+  // Everything the inputs hold is read; no program this run starts (tar included) gets them.
+  dropInputsFromEnvironment(process.env)
 
   const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-')
   const ctx = new RunContext(inputs, found, report, environment(env, slug))
@@ -144,15 +141,53 @@ export function finish(report: Report, now = Date.now()): void {
   report.reason = report.status === 'healthy' ? undefined : firstFailure(report)
 }
 
-/** Even a run refused at its inputs leaves a summary saying why (unless the summary is off). */
-async function summarizeInputErrors(problems: string[]): Promise<void> {
-  if (core.getInput('job-summary').trim().toLowerCase() === 'false') return
-  try {
-    await core.summary
-      .addRaw(`### ⛔ **error** — the inputs were refused; nothing was started\n\n`)
-      .addList(problems.map((p) => redact(p).replace(/[<>]/g, '')))
-      .write()
-  } catch {
-    // no summary file outside a runner
+/**
+ * Registers the token and every value `secret-values` could hold, however malformed: a value
+ * after `=`, and a line without one whole (a bare value, a YAML mapping's `key: value`).
+ */
+export function maskRawSecrets(token: string, secretValues: string): void {
+  const mask = (v: string): void => {
+    if (v.trim() === '') return
+    core.setSecret(v.trim())
+    registerSecret(v)
   }
+  mask(token)
+  for (const line of secretValues.split(/\r?\n/)) {
+    const t = line.trim()
+    if (t === '' || t.startsWith('#')) continue
+    const at = t.indexOf('=')
+    if (at > 0) {
+      mask(t.slice(at + 1))
+      continue
+    }
+    mask(t)
+    const colon = t.indexOf(':')
+    if (colon >= 0) mask(t.slice(colon + 1))
+  }
+}
+
+/** The action's inputs (`INPUT_*`) leave the environment programs inherit. */
+export function dropInputsFromEnvironment(env: NodeJS.ProcessEnv): void {
+  for (const k of Object.keys(env)) if (/^INPUT_/i.test(k)) delete env[k]
+}
+
+/**
+ * A run refused at its inputs: `status: error`, each problem once as an error annotation, and a
+ * summary saying why (unless the summary is off). Nothing has been started.
+ */
+async function refuse(problems: string[], summaryOff: boolean): Promise<void> {
+  core.setOutput('status', 'error')
+  if (!summaryOff) {
+    try {
+      await core.summary
+        .addRaw(`### ⛔ **error** — the inputs were refused; nothing was started\n\n`)
+        .addList(problems.map((p) => summaryText(p, 1000)))
+        .write()
+    } catch {
+      // no summary file outside a runner
+    }
+  }
+  // One annotation per problem: setFailed would print the last one a second time.
+  for (const p of problems) core.error(p)
+  process.exitCode = core.ExitCode.Failure
 }

@@ -1,28 +1,82 @@
 // Small parsers for input values. Each returns a value or throws a message fragment that
 // says what was expected; inputs.ts adds the input's name.
 
-export class Invalid extends Error {}
+export class Invalid extends Error {
+  constructor(
+    message: string,
+    /** What the error shows as the value given, when that is not the value itself ('' for nothing). */
+    readonly shown?: string
+  ) {
+    super(message)
+  }
+}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
-/** `90s`, `5m`, `1h30m`, `300` (seconds) → milliseconds. */
-export function parseDuration(raw: string): number {
+/** The longest wait any input accepts: a GitHub-hosted job is cancelled after 6 hours. */
+export const MAX_DURATION_MS = 6 * 3_600_000
+
+export interface DurationBounds {
+  minMs: number
+  maxMs: number
+}
+
+/** `90000` → `1m30s`, `21600000` → `6h`: how a duration is written back to a user. */
+export function durationText(ms: number): string {
+  if (ms === 0) return '0s'
+  const parts: string[] = []
+  let rest = ms
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1]
+  ] as const) {
+    const n = Math.floor(rest / size)
+    if (n > 0) parts.push(`${n}${unit}`)
+    rest -= n * size
+  }
+  return parts.join('')
+}
+
+/**
+ * `90s`, `5m`, `1h30m`, `300` (seconds) → milliseconds, within `bounds` (default: 1ms to 6h).
+ * A duration that is not a whole number of milliseconds is refused, not rounded: `0.1ms` would
+ * become 0. `0s` is accepted only when the lower bound is 0 (a window that can be turned off).
+ */
+export function parseDuration(
+  raw: string,
+  bounds: DurationBounds = { minMs: 1, maxMs: MAX_DURATION_MS }
+): number {
   const text = raw.trim()
+  const expected =
+    bounds.minMs === 0
+      ? `a duration such as '90s', '5m' or '1h30m', at most ${durationText(bounds.maxMs)} ('0s' turns it off)`
+      : `a duration such as '90s', '5m' or '1h30m', between ${durationText(bounds.minMs)} and ${durationText(bounds.maxMs)}`
+  let total: number
   if (/^\d+$/.test(text)) {
-    const n = Number(text) * 1000
-    if (n > 0) return n
+    total = Number(text) * 1000
+  } else {
+    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
+    total = 0
+    let consumed = 0
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      total += Number(m[1]) * (UNITS[m[2] as string] as number)
+      consumed = re.lastIndex
+    }
+    if (text === '' || consumed !== text.length) throw new Invalid(expected)
   }
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
-  let total = 0
-  let consumed = 0
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * (UNITS[m[2] as string] as number)
-    consumed = re.lastIndex
-  }
-  if (text === '' || consumed !== text.length || total <= 0) {
-    throw new Invalid(`a duration such as '90s', '5m' or '1h30m'`)
-  }
-  return Math.round(total)
+  if (!Number.isFinite(total) || total < bounds.minMs || total > bounds.maxMs)
+    throw new Invalid(expected)
+  if (Math.abs(total - Math.round(total)) > 1e-6) throw new Invalid(expected)
+  total = Math.round(total)
+  if (total === 0 && bounds.minMs > 0) throw new Invalid(expected)
+  return total
+}
+
+/** A parser for one duration input, for `field()`: `durationBetween(0, 10 * 60_000)`. */
+export function durationBetween(minMs: number, maxMs: number): (raw: string) => number {
+  return (raw) => parseDuration(raw, { minMs, maxMs })
 }
 
 export function parseBoolean(raw: string): boolean {
@@ -61,10 +115,44 @@ export function parseBaseUrl(raw: string): string {
   try {
     url = new URL(t)
   } catch {
-    throw new Invalid('an http(s) URL')
+    throw new Invalid('an http(s) URL', hideCredentials(t))
+  }
+  if (url.username || url.password) {
+    // The value is never shown: it holds a password.
+    throw new Invalid(
+      `an http(s) URL without a user or password in it ('user:password@' would be printed and sent with every download)`,
+      `${url.protocol}//***@${url.host}${url.pathname === '/' ? '' : url.pathname}`
+    )
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid('an http(s) URL')
   return t
+}
+
+/** `scheme://user:pass@host/…` → `scheme://***@host/…`, for a value that is not a URL at all. */
+function hideCredentials(text: string): string {
+  return text.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, '$1***@')
+}
+
+/** Names that would reach an object's prototype instead of a key of its own. */
+export const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'] as const
+
+/**
+ * A helm values key (`a.b[0].c`, `a\.b`): refused when one of its parts is a reserved name.
+ * Returns the reserved part found, or undefined.
+ */
+export function reservedKeyPart(key: string): string | undefined {
+  const parts = key.split(/(?<!\\)\.|\[\d*\]/).map((p) => p.replace(/\\\./g, '.').trim())
+  return parts.find((p) => (RESERVED_KEYS as readonly string[]).includes(p))
+}
+
+/** A Kubernetes port name (IANA_SVC_NAME): 1–15 of a-z 0-9 -, a letter, no `--`, no `-` at an end. */
+export function isPortName(v: string): boolean {
+  return (
+    v.length <= 15 &&
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(v) &&
+    /[a-z]/.test(v) &&
+    !v.includes('--')
+  )
 }
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace or Helm as a release name. */
@@ -99,7 +187,13 @@ export function parseKeyValues(raw: string): { key: string; value: string }[] {
   return parseLines(raw).map((line, i) => {
     const at = line.indexOf('=')
     if (at <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has no key=value`)
-    return { key: line.slice(0, at).trim(), value: line.slice(at + 1) }
+    const key = line.slice(0, at).trim()
+    const reserved = reservedKeyPart(key)
+    if (reserved !== undefined)
+      throw new Invalid(
+        `keys without '${reserved}' (${RESERVED_KEYS.join(', ')} are refused), line ${i + 1} has it`
+      )
+    return { key, value: line.slice(at + 1) }
   })
 }
 

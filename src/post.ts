@@ -1,6 +1,6 @@
-import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
+import { basename } from 'node:path'
 import { run } from './exec.js'
 import { State, load } from './state.js'
 import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
@@ -12,8 +12,32 @@ export function shouldClean(cleanup: string, status: string): boolean {
   return true
 }
 
-/** cache save, then cleanup per `cleanup`. Never fails the job: it only warns. */
+/**
+ * The secret values file or the run's helm repository config (which may hold a copied
+ * password), if main left them behind (killed or cancelled while helm ran): removed whatever
+ * `cleanup` says, before anything else.
+ */
+export function removeSecretValues(dir: string): void {
+  // Only a folder of ours: the state file is written by main, but never trust a path blindly.
+  const ours = /^minikube-preview-(secrets|helm-repositories)-\d+$/.exec(basename(dir))
+  if (!dir || !ours || !existsSync(dir)) return
+  const what = ours[1] === 'secrets' ? 'secret values file' : 'helm repository config'
+  try {
+    rmSync(dir, { recursive: true, force: true })
+    core.info(`removed the ${what} main left behind`)
+  } catch (err) {
+    core.warning(
+      `Could not remove the ${what} folder ${dir}: ${err instanceof Error ? err.message : String(err)}`
+    )
+  }
+}
+
+/** secret values removed, cache save, then cleanup per `cleanup`. Never fails the job: it only warns. */
 export async function post(): Promise<void> {
+  // Post reads only the state main saved; no program it starts needs the inputs.
+  for (const k of Object.keys(process.env)) if (/^INPUT_/i.test(k)) delete process.env[k]
+  removeSecretValues(load(State.SecretsDir))
+  removeSecretValues(load(State.RepositoriesDir))
   await saveCache()
   await removeBuilder()
   const cleanup = load(State.Cleanup) || 'always'
@@ -33,6 +57,7 @@ async function saveCache(): Promise<void> {
     .split('\n')
     .filter((p) => p !== '')
   if (!key || !paths.some((p) => existsSync(p)) || load(State.CacheHit) === 'true') return
+  const cache = await import('@actions/cache') // loaded only when a cache is used
   if (!cache.isFeatureAvailable()) return
   try {
     await cache.saveCache(paths, key)

@@ -21,7 +21,11 @@ export enum State {
   /** A buildx builder this run created, removed in post. */
   Builder = 'builder',
   /** A docker context created for that builder (the cluster's Docker, with docker-env). */
-  DockerContext = 'dockerContext'
+  DockerContext = 'dockerContext',
+  /** The folder of the secret values file, saved before the file is written. */
+  SecretsDir = 'secretsDir',
+  /** The run's own helm repository config (it may hold a copied password), saved likewise. */
+  RepositoriesDir = 'repositoriesDir'
 }
 
 export function save(key: State, value: string | boolean | undefined): void {

@@ -1,4 +1,3 @@
-import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { homedir } from 'node:os'
 import { ExistingCluster } from './cluster/existing.js'
@@ -150,6 +149,7 @@ async function restoreCache(ctx: RunContext, log: StepLog): Promise<void> {
   const key = cacheKey(ctx)
   save(State.CacheKey, key)
   save(State.CachePath, paths.join('\n'))
+  const cache = await import('@actions/cache') // loaded only when a cache is used
   if (!cache.isFeatureAvailable()) {
     core.warning(
       'The Actions cache service is not available here; minikube will download its images'

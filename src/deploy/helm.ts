@@ -1,19 +1,22 @@
 import * as core from '@actions/core'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { RunContext } from '../context.js'
 import { registerSecret } from '../redact.js'
 import type { StepLog } from '../runner.js'
+import { State, save } from '../state.js'
 import {
   Helm,
   manifestObjects,
   translateHelmArgs,
   type ImageValue,
+  type RepositoryPaths,
   type ValuesOptions
 } from '../tools/helm.js'
 import { Kubectl } from '../tools/kubectl.js'
 import type { Verdict } from '../report/model.js'
+import { dependencyRepositories, repositoryEntries } from './repositories.js'
 import { workloadsOf } from '../verify/health.js'
 import { watchHooks } from '../verify/hooks.js'
 
@@ -21,12 +24,14 @@ import { watchHooks } from '../verify/hooks.js'
 export function secretValuesDocument(
   pairs: readonly { key: string; value: string }[]
 ): Record<string, unknown> {
-  const doc: Record<string, unknown> = {}
+  // Objects without a prototype: no key, however named, can reach Object.prototype.
+  const doc: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   for (const { key, value } of pairs) {
     const parts = key.split('.')
     let at = doc
     for (const p of parts.slice(0, -1)) {
-      if (typeof at[p] !== 'object' || at[p] === null) at[p] = {}
+      if (!Object.hasOwn(at, p) || typeof at[p] !== 'object' || at[p] === null)
+        at[p] = Object.create(null) as Record<string, unknown>
       at = at[p] as Record<string, unknown>
     }
     at[parts[parts.length - 1] as string] = value
@@ -66,6 +71,8 @@ async function withSecretValues<T>(
 ): Promise<T> {
   if (ctx.inputs.secretValues.length === 0) return use(undefined)
   const dir = join(ctx.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
+  // Saved first: if this process is killed while helm runs, the post step removes the folder.
+  save(State.SecretsDir, dir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const file = join(dir, 'secret-values.yaml')
   writeFileSync(file, stringify(secretValuesDocument(ctx.inputs.secretValues)), { mode: 0o600 })
@@ -80,8 +87,62 @@ export function helmFor(ctx: RunContext, log?: StepLog): Helm {
   return new Helm(ctx.tool('helm'), undefined, log)
 }
 
+function fileText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Helm refuses a Chart.lock whose repositories it was not told about, so each repository the
+ * dependencies come from goes into a repository config of this run's own (never the user's),
+ * then helm fills `charts/`. Repositories the user added (`@name`, credentials) are used as
+ * they are.
+ */
 export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<void> {
-  await helmFor(ctx, log).dependencyBuild(ctx.found.chart as string, 10 * 60_000)
+  const chart = ctx.found.chart as string
+  const helm = helmFor(ctx, log)
+  const userConfig = await helm.repositoryConfig()
+  const needed = dependencyRepositories(
+    fileText(join(chart, 'Chart.yaml')) ?? '',
+    fileText(join(chart, 'Chart.lock')),
+    repositoryEntries(userConfig ? fileText(userConfig) : undefined),
+    userConfig || undefined
+  )
+  if (needed.problems.length > 0) throw new Error(needed.problems.join('; '))
+  for (const entry of needed.reuse) {
+    if (typeof entry['password'] === 'string' && entry['password'] !== '') {
+      core.setSecret(entry['password'])
+      registerSecret(entry['password'])
+    }
+  }
+  const dir = join(ctx.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
+  // Saved first: if this process is killed while helm runs, the post step removes the folder.
+  save(State.RepositoriesDir, dir)
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const repos: RepositoryPaths = {
+    config: join(dir, 'repositories.yaml'),
+    cache: join(dir, 'cache'),
+    skipRefresh: needed.reuse.length === 0
+  }
+  try {
+    writeFileSync(repos.config, stringify({ apiVersion: '', repositories: needed.reuse }), {
+      mode: 0o600
+    })
+    for (const entry of needed.reuse) {
+      log.info(`chart repository '${entry.name}' (${entry.url}) as configured in ${userConfig}`)
+    }
+    for (const { name, url } of needed.add) {
+      await helm.repoAdd(name, url, repos, 3 * 60_000)
+      log.info(`chart repository ${url} added as '${name}'`)
+    }
+    await helm.dependencyBuild(chart, repos, 10 * 60_000)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** Renders the chart to learn what it will create (an Ingress turns the ingress addon on). */

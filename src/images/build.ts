@@ -11,6 +11,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import type { RunContext } from '../context.js'
+import { redact } from '../redact.js'
 import type { ImageSpec } from '../inputs.js'
 import type { ImageInfo } from '../report/model.js'
 import type { StepLog } from '../runner.js'
@@ -75,6 +76,9 @@ export async function buildImage(
   const unsupported = /((?:Cache export|Docker exporter) is not supported for the \S+ driver)/.exec(
     output
   )?.[1]
+  // BuildKit fails the whole build when it cannot even set a cache up (a bad token, a ref it
+  // refuses): that is a cache that cannot be written, so a warning and a build without it.
+  const unusable = /failed to configure \S+ cache (?:exporter|importer): [^\n]*/.exec(output)?.[0]
   if (result.exitCode !== 0 && unsupported) {
     // A builder named by `builder` may use the docker driver: no cache export, no tarball.
     core.warning(
@@ -84,9 +88,17 @@ export async function buildImage(
     delete info.tarball
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
+  } else if (result.exitCode !== 0 && unusable && cache.kind !== 'none') {
+    core.warning(
+      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${redact(unusable)}`
+    )
+    delete info.cache
+    result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
+    output = `${result.stdout}\n${result.stderr}`
   }
   info.buildMs = Date.now() - started
-  const progress = parseBuildOutput(output)
+  // Redacted before anything is cut out of it for the report, a warning or an error.
+  const progress = parseBuildOutput(redact(output))
   info.steps = progress.steps
   info.cachedSteps = progress.cached
   if (result.exitCode !== 0) {

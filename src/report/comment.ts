@@ -14,6 +14,14 @@ export type CommentMode = 'auto' | 'always' | 'never' | 'on-failure'
 
 const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
 
+/** Pages of comments read at most (10,000 comments): beyond that, no comment is touched. */
+const MAX_PAGES = 100
+
+function ownerAndName(repo: string): { owner: string; repo: string } {
+  const slash = repo.indexOf('/')
+  return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) }
+}
+
 /**
  * Whether to comment: `auto` on pull_request and pull_request_target events, `always` on the PR
  * of the commit whatever the event, `on-failure` when the run is not healthy, `never` never.
@@ -86,10 +94,14 @@ export async function findPullRequest(opts: FindPullRequestOptions): Promise<Pul
   const fromEvent = prFromEvent(opts.eventPath)
   if (fromEvent !== undefined) return { pr: fromEvent, source: 'event' }
   if (opts.mode === 'auto' || !opts.github || !opts.repo || !opts.sha) return { source: 'none' }
+  const sha = opts.sha
   try {
-    const pulls = await opts.github.request<{ number: number; state: string }[]>(
-      'GET',
-      `/repos/${opts.repo}/commits/${encodeURIComponent(opts.sha)}/pulls?per_page=100`
+    const pulls = await opts.github.call((o) =>
+      o.rest.repos.listPullRequestsAssociatedWithCommit({
+        ...ownerAndName(opts.repo as string),
+        commit_sha: sha,
+        per_page: 100
+      })
     )
     const open = (Array.isArray(pulls.data) ? pulls.data : []).find((p) => p.state === 'open')
     return open ? { pr: open.number, source: 'commit' } : { source: 'none' }
@@ -163,8 +175,9 @@ async function whoAmI(github: GitHub, token: string): Promise<string | undefined
     tolerated(err)
   }
   try {
-    const me = await github.request<{ login?: unknown }>('GET', '/user')
-    if (typeof me.data?.login === 'string' && me.data.login) return me.data.login
+    const me = await github.call((o) => o.rest.users.getAuthenticated())
+    const login: unknown = me.data?.login
+    if (typeof login === 'string' && login) return login
   } catch (err) {
     tolerated(err)
   }
@@ -233,6 +246,8 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
       apiUrl: opts.apiUrl,
       graphqlUrl: opts.graphqlUrl,
       timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      retryAfterMs: opts.retryAfterMs,
       env: opts.env
     })
   const marker = commentMarker(opts.header)
@@ -240,7 +255,7 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
   const given =
     firstLine(opts.body) === marker ? (nl < 0 ? '' : opts.body.slice(nl + 1)) : opts.body
   const body = `${marker}\n${neutraliseMarkers(given)}`
-  const base = `/repos/${opts.repo}/issues`
+  const listPath = `/repos/${opts.repo}/issues/${opts.pr}/comments`
   try {
     const viewer = await whoAmI(github, opts.token)
     if (viewer === undefined) {
@@ -254,14 +269,20 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
           `so no comment was created, edited or deleted.`
       }
     }
-    const comments = await github.paginate<IssueComment>(`${base}/${opts.pr}/comments?per_page=100`)
+    const where = { ...ownerAndName(opts.repo), issue_number: opts.pr }
+    let pages = 0
+    const comments: IssueComment[] = await github.call((o) =>
+      o.paginate(o.rest.issues.listComments, { ...where, per_page: 100 }, (page) => {
+        if (++pages > MAX_PAGES)
+          throw new GitHubError('GET', listPath, 0, `more than ${MAX_PAGES} pages`)
+        return page.data
+      })
+    )
     const ours = comments.filter((c) => isOurComment(c, marker, viewer))
     const [keep, ...extra] = ours
     if (!keep) {
       if (opts.create === false) return { ok: true, action: 'none' }
-      const created = await github.request<IssueComment>('POST', `${base}/${opts.pr}/comments`, {
-        body
-      })
+      const created = await github.call((o) => o.rest.issues.createComment({ ...where, body }))
       return {
         ok: true,
         action: 'created',
@@ -270,13 +291,14 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
         removed: 0
       }
     }
-    const updated = await github.request<IssueComment>('PATCH', `${base}/comments/${keep.id}`, {
-      body
-    })
+    const { owner, repo } = where
+    const updated = await github.call((o) =>
+      o.rest.issues.updateComment({ owner, repo, comment_id: keep.id, body })
+    )
     let removed = 0
     for (const c of extra) {
       try {
-        await github.request('DELETE', `${base}/comments/${c.id}`)
+        await github.call((o) => o.rest.issues.deleteComment({ owner, repo, comment_id: c.id }))
         removed++
       } catch (err) {
         if (!(err instanceof GitHubError)) throw err

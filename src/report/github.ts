@@ -1,10 +1,17 @@
-// A small GitHub REST and GraphQL client over fetch: just what the pull-request comment needs.
+// The GitHub API as the pull-request comment uses it: Octokit from @actions/github (REST,
+// GraphQL, pagination) with retries and the runner's proxy settings, loaded on first use.
+import type { getOctokit } from '@actions/github'
 import { formatMs } from '../exec.js'
 import { redact } from '../redact.js'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
 const DEFAULT_TIMEOUT_MS = 30_000
+const DEFAULT_RETRIES = 3
+const DEFAULT_RETRY_AFTER_MS = 1_000
 const USER_AGENT = 'minikube-preview'
+const API_VERSION = '2022-11-28'
+
+export type Octokit = ReturnType<typeof getOctokit>
 
 export interface GitHubOptions {
   token: string
@@ -12,8 +19,12 @@ export interface GitHubOptions {
   apiUrl?: string
   /** GraphQL endpoint; defaults to GITHUB_GRAPHQL_URL, then `${apiUrl}/graphql`. */
   graphqlUrl?: string
-  /** Bound on each request. */
+  /** Bound on each attempt of a request. */
   timeoutMs?: number
+  /** Further attempts after a 5xx, a 429 or a failed connection (default 3); none after a timeout. */
+  retries?: number
+  /** Wait before the n-th further attempt: n² times this (default 1 s). */
+  retryAfterMs?: number
   env?: NodeJS.ProcessEnv
 }
 
@@ -39,25 +50,34 @@ export class GitHubError extends Error {
 export interface GitHubResponse<T> {
   status: number
   data: T
-  headers: Headers
+  headers: Record<string, string | number | undefined>
 }
 
-/** The `rel="next"` URL of a `Link` header. */
-export function nextLink(link: string | null): string | undefined {
-  if (!link) return undefined
-  for (const part of link.split(',')) {
-    const m = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part)
-    if (m && m[2]?.split(/\s+/).includes('next')) return m[1]
+/**
+ * No answer came in time. Named as an aborted request, which Octokit hands back as it is
+ * without trying again: after that long a silence, three more tries would only hold up the run.
+ */
+class NoAnswer extends Error {
+  override name = 'AbortError'
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    timeoutMs: number
+  ) {
+    super(`no answer within ${formatMs(timeoutMs)}`)
   }
-  return undefined
 }
 
-function describeError(status: number, statusText: string, body: string): string {
-  try {
-    const json = JSON.parse(body) as {
-      message?: unknown
-      errors?: { message?: unknown; code?: unknown; field?: unknown }[]
-    }
+/** The connection failed (refused, reset, no such host): tried again, like a 5xx. */
+class NoConnection extends Error {}
+
+/** GitHub's `message` and validation errors of an error answer. */
+function describeError(status: number, data: unknown): string {
+  const json = data as {
+    message?: unknown
+    errors?: { message?: unknown; code?: unknown; field?: unknown }[]
+  } | null
+  if (json && typeof json === 'object') {
     const parts: string[] = []
     if (typeof json.message === 'string') parts.push(json.message)
     for (const e of Array.isArray(json.errors) ? json.errors : []) {
@@ -66,11 +86,29 @@ function describeError(status: number, statusText: string, body: string): string
       if (m) parts.push(m)
     }
     if (parts.length > 0) return parts.join('; ')
-  } catch {
-    // not JSON: fall through to the text
   }
-  const text = body.trim().slice(0, 200)
-  return text || statusText || `HTTP ${status}`
+  const text = typeof data === 'string' ? data.trim().slice(0, 200) : ''
+  return text || `HTTP ${status}`
+}
+
+function shownPath(url: string | undefined, fallback: string): string {
+  if (!url) return fallback
+  try {
+    const u = new URL(url)
+    return u.pathname + u.search
+  } catch {
+    return url
+  }
+}
+
+interface OctokitFailure {
+  name?: unknown
+  status?: unknown
+  message?: unknown
+  request?: { method?: string; url?: string }
+  response?: { status?: number; data?: unknown }
+  errors?: { message?: string }[]
+  cause?: unknown
 }
 
 export class GitHub {
@@ -78,6 +116,9 @@ export class GitHub {
   readonly graphqlUrl: string
   private readonly token: string
   private readonly timeoutMs: number
+  private readonly retries: number
+  private readonly retryAfterMs: number
+  private octokit?: Promise<Octokit>
 
   constructor(opts: GitHubOptions) {
     const env = opts.env ?? process.env
@@ -85,103 +126,133 @@ export class GitHub {
     this.apiUrl = (opts.apiUrl || env.GITHUB_API_URL || DEFAULT_API_URL).replace(/\/+$/, '')
     this.graphqlUrl = opts.graphqlUrl || env.GITHUB_GRAPHQL_URL || `${this.apiUrl}/graphql`
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.retries = opts.retries ?? DEFAULT_RETRIES
+    this.retryAfterMs = opts.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS
+  }
+
+  /**
+   * Runs `calls` with the Octokit client. A refusal, an outage or no answer (after the
+   * retries) comes out as a GitHubError naming the request.
+   */
+  async call<T>(calls: (octokit: Octokit) => Promise<T>): Promise<T> {
+    const octokit = await this.client()
+    try {
+      return await calls(octokit)
+    } catch (err) {
+      throw this.translate(err)
+    }
   }
 
   /** One REST call. `path` is relative to the API base, or an absolute URL on the same host. */
   async request<T>(method: string, path: string, body?: unknown): Promise<GitHubResponse<T>> {
-    const url = this.resolve(method, path)
-    const shown = path.startsWith('http') ? new URL(path).pathname + new URL(path).search : path
-    const headers: Record<string, string> = {
-      Accept: 'application/vnd.github+json',
-      'X-GitHub-Api-Version': '2022-11-28',
-      'User-Agent': USER_AGENT
-    }
-    if (this.token) headers.Authorization = `Bearer ${this.token}`
-    if (body !== undefined) headers['Content-Type'] = 'application/json'
-    let res: Response
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'follow'
-      })
-    } catch (err) {
-      const e = err as Error & { cause?: { message?: string } }
-      const why =
-        e.name === 'TimeoutError' || e.name === 'AbortError'
-          ? `no answer within ${formatMs(this.timeoutMs)}`
-          : (e.cause?.message ?? e.message)
-      throw new GitHubError(method, shown, 0, redact(why))
-    }
-    const text = await res.text()
-    if (!res.ok) {
-      throw new GitHubError(
-        method,
-        shown,
-        res.status,
-        redact(describeError(res.status, res.statusText, text))
-      )
-    }
-    let data: T
-    try {
-      data = (text ? JSON.parse(text) : undefined) as T
-    } catch {
-      throw new GitHubError(
-        method,
-        shown,
-        res.status,
-        `answered with something that is not JSON: ${redact(text.slice(0, 120))}`
-      )
-    }
-    return { status: res.status, data, headers: res.headers }
-  }
-
-  /** Every item of a paginated list, following `Link: rel="next"` to the last page. */
-  async paginate<T>(path: string, maxPages = 100): Promise<T[]> {
-    const items: T[] = []
-    let next: string | undefined = path
-    for (let page = 0; next !== undefined; page++) {
-      if (page >= maxPages) throw new GitHubError('GET', path, 0, `more than ${maxPages} pages`)
-      const res: GitHubResponse<T[]> = await this.request<T[]>('GET', next)
-      if (!Array.isArray(res.data))
-        throw new GitHubError('GET', path, res.status, 'answered with something that is not a list')
-      items.push(...res.data)
-      next = nextLink(res.headers.get('link'))
-    }
-    return items
-  }
-
-  /** One GraphQL query; GraphQL errors are thrown with their messages. */
-  async graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const res = await this.request<{ data?: T; errors?: { message?: string }[] }>(
-      'POST',
-      this.graphqlUrl,
-      { query, variables }
+    const res = await this.call((o) =>
+      o.request({ method, url: path, ...(body === undefined ? {} : { data: body }) })
     )
-    const errors = res.data?.errors ?? []
-    if (errors.length > 0 || res.data?.data === undefined) {
-      const msg =
-        errors.map((e) => e.message ?? 'unknown error').join('; ') || 'no data in the answer'
-      throw new GitHubError('POST', new URL(this.graphqlUrl).pathname, res.status, redact(msg))
-    }
-    return res.data.data
+    return { status: res.status, data: res.data as T, headers: res.headers }
   }
 
   /** The login the token acts as. GET /user is refused to the Actions token, GraphQL `viewer` is not. */
   async viewerLogin(): Promise<string> {
-    const data = await this.graphql<{ viewer: { login: string } }>('query { viewer { login } }')
-    return data.viewer.login
+    const data = await this.call((o) =>
+      // GHES: a base ending in /api/v3 is asked at /api/graphql, as GITHUB_GRAPHQL_URL says there.
+      o.graphql<{ viewer?: { login?: unknown } }>({
+        query: 'query { viewer { login } }',
+        url: this.graphqlUrl
+      })
+    )
+    const login = data?.viewer?.login
+    if (typeof login !== 'string' || !login)
+      throw new GitHubError(
+        'POST',
+        shownPath(this.graphqlUrl, '/graphql'),
+        200,
+        'no data in the answer'
+      )
+    return login
   }
 
-  private resolve(method: string, path: string): string {
-    if (!/^https?:\/\//.test(path)) return `${this.apiUrl}${path.startsWith('/') ? '' : '/'}${path}`
-    // The token goes only to the hosts it was given for (a Link header names a full URL).
-    const origin = new URL(path).origin
-    if (origin !== new URL(this.apiUrl).origin && origin !== new URL(this.graphqlUrl).origin) {
-      throw new GitHubError(method, path, 0, `refusing to send the token to ${origin}`)
+  private client(): Promise<Octokit> {
+    this.octokit ??= this.load()
+    return this.octokit
+  }
+
+  private async load(): Promise<Octokit> {
+    // Loaded here, not at the top: most runs never talk to GitHub, and @actions/github reads
+    // its own defaults from the environment when it is imported; everything is passed below.
+    const [{ getOctokit }, { retry }, { HttpClient }, { fetch: undiciFetch }] = await Promise.all([
+      import('@actions/github'),
+      import('@octokit/plugin-retry'),
+      import('@actions/http-client'),
+      import('undici')
+    ])
+    // The runner's HTTPS_PROXY / HTTP_PROXY / NO_PROXY, for this host (loopback never goes through).
+    const dispatcher = new HttpClient().getAgentDispatcher(this.apiUrl)
+    const timeoutMs = this.timeoutMs
+    const fetchWithin = async (url: string, init: Record<string, unknown>): Promise<unknown> => {
+      try {
+        return await undiciFetch(url, {
+          ...init,
+          ...(dispatcher ? { dispatcher } : {}),
+          signal: AbortSignal.timeout(timeoutMs)
+        } as Parameters<typeof undiciFetch>[1])
+      } catch (err) {
+        const e = err as Error & { cause?: { message?: string } }
+        if (e.name === 'TimeoutError' || e.name === 'AbortError')
+          throw new NoAnswer(String(init.method ?? 'GET'), url, timeoutMs)
+        throw new NoConnection(e.cause?.message ?? e.message)
+      }
     }
-    return path
+    const octokit = getOctokit(
+      this.token,
+      {
+        baseUrl: this.apiUrl,
+        userAgent: USER_AGENT,
+        request: { fetch: fetchWithin },
+        retry: { retries: this.retries, retryAfterBaseValue: this.retryAfterMs },
+        log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
+      },
+      retry
+    )
+    const origins = new Set([new URL(this.apiUrl).origin, new URL(this.graphqlUrl).origin])
+    octokit.hook.before('request', (options) => {
+      // The token goes only to the hosts it was given for (a Link header names a full URL).
+      const url = String(options.url)
+      if (/^https?:\/\//i.test(url) && !origins.has(new URL(url).origin)) {
+        throw new GitHubError(
+          String(options.method),
+          url,
+          0,
+          `refusing to send the token to ${new URL(url).origin}`
+        )
+      }
+      options.headers = { ...options.headers, 'x-github-api-version': API_VERSION }
+    })
+    return octokit
+  }
+
+  private translate(err: unknown): unknown {
+    if (err instanceof GitHubError) return err
+    if (err instanceof NoAnswer)
+      return new GitHubError(err.method, shownPath(err.url, ''), 0, err.message)
+    const e = (err ?? {}) as OctokitFailure
+    const method = e.request?.method ?? 'GET'
+    const path = shownPath(e.request?.url, '')
+    if (e.name === 'GraphqlResponseError' || (Array.isArray(e.errors) && e.request)) {
+      const msg = (e.errors ?? []).map((x) => x.message ?? 'unknown error').join('; ')
+      return new GitHubError(
+        'POST',
+        shownPath(this.graphqlUrl, '/graphql'),
+        200,
+        redact(msg || 'no data in the answer')
+      )
+    }
+    if (!e.request) return err
+    const status = e.response?.status
+    if (status === undefined) {
+      const cause =
+        e.cause instanceof NoConnection ? e.cause.message : String(e.message ?? 'no answer')
+      return new GitHubError(method, path, 0, redact(cause))
+    }
+    return new GitHubError(method, path, status, redact(describeError(status, e.response?.data)))
   }
 }

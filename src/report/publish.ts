@@ -1,4 +1,3 @@
-import { DefaultArtifactClient } from '@actions/artifact'
 import * as core from '@actions/core'
 import { writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
@@ -88,6 +87,8 @@ async function uploadDiagnostics(
   if (report.diagnostics?.file) files.push(report.diagnostics.file)
   const name = `minikube-preview-${basename(ctx.env.outDir).replace(/^minikube-preview-/, '')}`
   try {
+    // Loaded only when there is something to upload: it is most of the bundle.
+    const { DefaultArtifactClient } = await import('@actions/artifact')
     const { id } = await new DefaultArtifactClient().uploadArtifact(
       name,
       files,

@@ -1,4 +1,4 @@
-import { run, type OutputSink, type RunResult } from '../exec.js'
+import { parseJsonOutput, run, type OutputSink, type RunResult } from '../exec.js'
 import type { ImageSpec } from '../inputs.js'
 
 function buildFlags(image: ImageSpec, reference: string): string[] {
@@ -119,16 +119,14 @@ export class Docker {
   }
 
   async inspect(reference: string): Promise<InspectedImage> {
-    const { stdout } = await run(
+    const args = ['image', 'inspect', '--format', '{{json .}}', reference]
+    const { stdout } = await run(this.path, args, { timeoutMs: 60_000, env: this.env })
+    const doc = parseJsonOutput<{ Id?: string; Size?: number } | null>(
       this.path,
-      ['image', 'inspect', '--format', '{{json .}}', reference],
-      {
-        timeoutMs: 60_000,
-        env: this.env
-      }
+      args,
+      stdout.trim().split('\n')[0] as string
     )
-    const doc = JSON.parse(stdout.trim().split('\n')[0] as string) as { Id?: string; Size?: number }
-    if (!doc.Id) throw new Error(`docker image inspect ${reference} printed no image ID`)
+    if (!doc?.Id) throw new Error(`docker image inspect ${reference} printed no image ID`)
     return { id: doc.Id, sizeBytes: doc.Size }
   }
 }

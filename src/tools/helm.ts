@@ -1,5 +1,5 @@
-import { parseAllDocuments } from 'yaml'
-import { run, type OutputSink } from '../exec.js'
+import { isMap, isScalar, parseAllDocuments } from 'yaml'
+import { run, runJson, type OutputSink } from '../exec.js'
 
 export interface ImageValue {
   /** Dot path of the chart's image map, e.g. `backend.image`. */
@@ -89,6 +89,32 @@ export function templateArgs(
   return ['template', o.release, o.chart, '--namespace', o.namespace, ...valuesArgs(o)]
 }
 
+/** The run's own helm repository config and index cache: the user's are never written. */
+export interface RepositoryPaths {
+  config: string
+  cache: string
+  /** Every index is fresh already (each repository was just added): do not download it again. */
+  skipRefresh?: boolean
+}
+
+function repositoryFlags(repos: RepositoryPaths): string[] {
+  return ['--repository-config', repos.config, '--repository-cache', repos.cache]
+}
+
+export function repoAddArgs(name: string, url: string, repos: RepositoryPaths): string[] {
+  return ['repo', 'add', name, url, ...repositoryFlags(repos)]
+}
+
+export function dependencyBuildArgs(chart: string, repos: RepositoryPaths): string[] {
+  return [
+    'dependency',
+    'build',
+    chart,
+    ...repositoryFlags(repos),
+    ...(repos.skipRefresh ? ['--skip-refresh'] : [])
+  ]
+}
+
 export interface ManifestObject {
   apiVersion: string
   kind: string
@@ -101,18 +127,30 @@ export interface ManifestObject {
 export function manifestObjects(manifest: string): ManifestObject[] {
   const out: ManifestObject[] = []
   for (const doc of parseAllDocuments(manifest)) {
-    const obj = doc.toJS() as {
-      apiVersion?: string
-      kind?: string
-      metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }
-    } | null
-    if (!obj || typeof obj !== 'object' || !obj.kind || !obj.metadata?.name) continue
+    // Read field by field, not doc.toJS(): a redacted secret (`password: ***`) is an unresolved
+    // YAML alias that would make the whole document unreadable.
+    const text = (path: string[]): string | undefined => {
+      const v = doc.getIn(path)
+      return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined
+    }
+    const kind = text(['kind'])
+    const name = text(['metadata', 'name'])
+    if (!kind || !name) continue
+    const annotations: Record<string, string> = {}
+    const map = doc.getIn(['metadata', 'annotations'], true)
+    if (isMap(map)) {
+      for (const pair of map.items) {
+        const k = isScalar(pair.key) ? pair.key.value : pair.key
+        const v = isScalar(pair.value) ? pair.value.value : undefined
+        if (typeof k === 'string' && v !== undefined && v !== null) annotations[k] = String(v)
+      }
+    }
     out.push({
-      apiVersion: obj.apiVersion ?? '',
-      kind: obj.kind,
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace,
-      annotations: obj.metadata.annotations ?? {}
+      apiVersion: text(['apiVersion']) ?? '',
+      kind,
+      name,
+      namespace: text(['metadata', 'namespace']),
+      annotations
     })
   }
   return out
@@ -154,8 +192,22 @@ export class Helm {
     return parseHelmVersion(stdout)
   }
 
-  dependencyBuild(chart: string, timeoutMs: number) {
-    return this.run(['dependency', 'build', chart], timeoutMs)
+  /** The user's own repository config (`@name` dependencies refer to its entries). */
+  async repositoryConfig(): Promise<string> {
+    const { stdout } = await run(this.path, ['env', 'HELM_REPOSITORY_CONFIG'], {
+      timeoutMs: 30_000,
+      env: this.env
+    })
+    return stdout.trim()
+  }
+
+  /** Adds a chart repository to the run's own config; helm downloads its index.yaml to check it. */
+  repoAdd(name: string, url: string, repos: RepositoryPaths, timeoutMs: number) {
+    return this.run(repoAddArgs(name, url, repos), timeoutMs)
+  }
+
+  dependencyBuild(chart: string, repos: RepositoryPaths, timeoutMs: number) {
+    return this.run(dependencyBuildArgs(chart, repos), timeoutMs)
   }
 
   async template(o: Parameters<typeof templateArgs>[0], timeoutMs: number): Promise<string> {
@@ -182,16 +234,12 @@ export class Helm {
   }
 
   async revision(release: string, namespace: string): Promise<number | undefined> {
-    const { stdout } = await run(
+    const doc = await runJson<{ version?: number } | null>(
       this.path,
       ['status', release, '--namespace', namespace, '--output', 'json'],
-      {
-        timeoutMs: 60_000,
-        env: this.env
-      }
+      { timeoutMs: 60_000, env: this.env }
     )
-    const doc = JSON.parse(stdout) as { version?: number }
-    return doc.version
+    return doc?.version
   }
 
   test(release: string, namespace: string, timeoutMs: number) {

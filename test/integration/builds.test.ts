@@ -390,6 +390,32 @@ describe('image builds with a layer cache, through the bundled action', () => {
       expect(main.stdout).toContain('no layer cache for todo-api yet')
   })
 
+  it('builds without the cache, with a warning, when BuildKit refuses to set it up', async () => {
+    const ok = buildx()[2] as Rule
+    const { runner, tools } = await setup({
+      docker: [
+        {
+          match: ['buildx', 'build', '--cache-to'],
+          exitCode: 1,
+          stderr: fixture('real-gha-token-refused.txt')
+        },
+        { match: ['buildx', 'build'], stderr: ok.stderr, writes: ok.writes },
+        ...buildx()
+      ]
+    })
+    const { main } = await mainAndPost(runner, tools, {}, GHA_ENV)
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.warnings.join('\n')).toContain(
+      'Could not use the gha layer cache of todo-api; building without it: failed to configure gha cache exporter: token is malformed'
+    )
+    const builds = dockerCalls(tools).filter((a) => a[1] === 'build')
+    expect(builds).toHaveLength(2)
+    const builder = dockerCalls(tools)[0]?.[3] as string
+    expect(builds[1]).toEqual(buildxArgv(runner, builder, []))
+    expect(reportImages(main)[0]).toMatchObject({ id: IMAGE_ID, delivery: 'loaded' })
+    expect(reportImages(main)[0]?.cache).toBeUndefined()
+  })
+
   it('builds without a local cache, with a warning, when its folder cannot be made', async () => {
     const { runner, tools } = await setup({ docker: buildx() })
     writeFileSync(join(runner.workspace, 'not-a-folder'), 'a file\n')
@@ -450,6 +476,27 @@ describe('image builds with a layer cache, through the bundled action', () => {
       'the base image docker.io/library/python:3.13-slim could not be pulled'
     )
     expect(tools.minikube.argvs().filter((a) => a[0] === 'image')).toEqual([])
+  })
+
+  it('keeps a secret a failing step printed out of the error, the summary and the report', async () => {
+    const canary = 'CANARY-b0ild-5ecret-41'
+    const failing = fixture('real-run-fails.txt').replace(
+      /fastapi==99\.0" >&2/g,
+      `fastapi==99.0 ${canary}" >&2`
+    )
+    expect(failing).toContain(canary)
+    const { runner, tools } = await setup({ docker: buildx(failing, 1) })
+    const { main } = await mainAndPost(
+      runner,
+      tools,
+      { 'secret-values': `db.password=${canary}` },
+      GHA_ENV
+    )
+    expect(main.exitCode).toBe(1)
+    expect(main.errors.join('\n')).toContain('failed at [builder 4/4] RUN echo')
+    const report = readFileSync(main.outputs['report'] as string, 'utf8')
+    for (const text of [main.errors.join('\n'), main.warnings.join('\n'), main.summary, report])
+      expect(text).not.toContain(canary)
   })
 
   it('refuses build-cache: registry without build-cache-ref, before anything starts', async () => {

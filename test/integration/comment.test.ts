@@ -17,6 +17,7 @@ import {
   type GitHubServer
 } from '../support/github-server.js'
 import { crashLoopList, eventsList, healthyList, manifest } from '../support/kube-objects.js'
+import { startProxy } from '../support/proxy-server.js'
 
 const REPO = 'octo/todo'
 const PR = 17
@@ -30,8 +31,12 @@ interface World {
   runner: Runner
   tools: FakeTools
   github: GitHubServer
-  /** Runs main as on a pull_request event for PR 17 (or `event`). */
-  run(inputs?: Record<string, string>, event?: string): ReturnType<typeof runStep>
+  /** Runs main as on a pull_request event for PR 17 (or `event`), with `env` on top. */
+  run(
+    inputs?: Record<string, string>,
+    event?: string,
+    env?: Record<string, string>
+  ): ReturnType<typeof runStep>
 }
 
 async function world(
@@ -73,7 +78,7 @@ async function world(
     runner,
     tools,
     github,
-    run: (inputs = {}, event = 'pull_request') =>
+    run: (inputs = {}, event = 'pull_request', extra = {}) =>
       runStep(runner, {
         inputs: { ...tools.inputs, 'github-token': WRITE_TOKEN, ...inputs },
         path: tools.path,
@@ -82,7 +87,8 @@ async function world(
           GITHUB_EVENT_PATH: event.startsWith('pull_request') ? eventPath : undefined,
           GITHUB_API_URL: github.url,
           GITHUB_GRAPHQL_URL: github.graphqlUrl,
-          GITHUB_REPOSITORY: REPO
+          GITHUB_REPOSITORY: REPO,
+          ...extra
         }
       })
   }
@@ -137,6 +143,22 @@ describe('the pull-request comment', () => {
     expect(main.warnings.join('\n')).toContain('pull-requests: write')
     expect(main.summary).toContain('healthy')
     expect(ours(w)).toHaveLength(0)
+  })
+
+  it('goes through the runner’s proxy (HTTP_PROXY) to reach GitHub', async () => {
+    const w = await world()
+    const proxy = await startProxy({ upstream: w.github.url })
+    cleanups.push(() => proxy.close())
+    // A host name, not loopback (which never goes through a proxy): only the proxy can reach it.
+    const main = await w.run({}, 'pull_request', {
+      GITHUB_API_URL: 'http://api.github.test',
+      GITHUB_GRAPHQL_URL: 'http://api.github.test/graphql',
+      HTTP_PROXY: proxy.url
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(ours(w)).toHaveLength(1)
+    expect(main.outputs['comment-url']).toBe(ours(w)[0]?.html_url)
+    expect(proxy.requests).toContain('CONNECT api.github.test:80')
   })
 
   it('says nothing on a push event', async () => {

@@ -188,7 +188,7 @@ describe('the bundled action on a runner', () => {
     [
       'cluster-timeout',
       'soon',
-      "input 'cluster-timeout' must be a duration such as '90s', '5m' or '1h30m', got 'soon'"
+      "input 'cluster-timeout' must be a duration such as '90s', '5m' or '1h30m', between 1s and 6h, got 'soon'"
     ],
     [
       'helm-version',

@@ -85,6 +85,11 @@ export interface RunOptions {
   /** For the post step: the state main saved. */
   state?: Record<string, string>
   timeoutMs?: number
+  /**
+   * Kills the step (SIGKILL, as a runner does in the end to a cancelled job) as soon as this
+   * returns true; asked every 50 ms.
+   */
+  killWhen?: () => boolean
 }
 
 /** Runs one step (main, or post when `state` is given) of the bundled action under Node 24. */
@@ -146,9 +151,15 @@ export async function runStep(runner: Runner, opts: RunOptions = {}): Promise<St
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr.on('data', (d: Buffer) => (err += d.toString()))
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+    const watch = opts.killWhen
+      ? setInterval(() => {
+          if (opts.killWhen?.()) child.kill('SIGKILL')
+        }, 50)
+      : undefined
     child.on('error', fail)
     child.on('close', (code) => {
       clearTimeout(timer)
+      clearInterval(watch)
       done({ exitCode: code ?? 1, stdout: out, stderr: err })
     })
   })

@@ -122,9 +122,11 @@ export async function fakeTools(
   dir: string,
   rules: FakeToolRules = {},
   /** More kubectl versions served besides the default one. */
-  kubectlVersions: string[] = []
+  kubectlVersions: string[] = [],
+  /** `recordEnv: 'all'`: each call records the whole environment the program got. */
+  options: { recordEnv?: string[] | 'all' } = {}
 ): Promise<FakeTools> {
-  const recordEnv = ['KUBECONFIG', 'DOCKER_HOST']
+  const recordEnv = options.recordEnv ?? ['KUBECONFIG', 'DOCKER_HOST']
   const served = join(dir, 'served')
   const minikube = standIn(served, 'minikube', [...(rules.minikube ?? []), ...MINIKUBE_OK], {
     recordEnv

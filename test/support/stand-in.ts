@@ -54,14 +54,19 @@ export interface Rule extends Answer {
 export interface StandInOptions {
   /** The answer to a call no rule matches. */
   fallback?: Answer
-  /** Environment variables recorded with each call (their values, or null when unset). */
-  recordEnv?: string[]
+  /**
+   * Environment variables recorded with each call (their values, or null when unset);
+   * `'all'` records the whole environment the program was given.
+   */
+  recordEnv?: string[] | 'all'
   /** Record what the call received on stdin (read to its end before answering). */
   recordStdin?: boolean
 }
 
 export interface Call {
   argv: string[]
+  /** The stand-in's process id, to stop one that was told to stay. */
+  pid?: number
   env?: Record<string, string | null>
   stdin?: string
 }
@@ -193,8 +198,10 @@ function write(stream, text) {
 }
 
 async function main() {
-  const record = { argv }
-  if (config.recordEnv.length > 0) {
+  const record = { argv, pid: process.pid }
+  if (config.recordEnv === 'all') {
+    record.env = { ...process.env }
+  } else if (config.recordEnv.length > 0) {
     record.env = {}
     for (const k of config.recordEnv) record.env[k] = process.env[k] === undefined ? null : process.env[k]
   }

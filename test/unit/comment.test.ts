@@ -9,7 +9,7 @@ import {
   upsertComment,
   type CommentMode
 } from '../../src/report/comment.js'
-import { GitHub, GitHubError, nextLink } from '../../src/report/github.js'
+import { GitHub, GitHubError } from '../../src/report/github.js'
 import type { Status } from '../../src/report/model.js'
 import {
   FORK_TOKEN,
@@ -17,6 +17,7 @@ import {
   startGitHubServer,
   type GitHubServer
 } from '../support/github-server.js'
+import { startProxy } from '../support/proxy-server.js'
 
 const REPO = 'acme/todo'
 const PR = 7
@@ -29,11 +30,17 @@ afterEach(async () => {
   await gh.close()
 })
 
-const api = (token = WRITE_TOKEN): { token: string; apiUrl: string; graphqlUrl: string } => ({
+// Retries wait 1 ms, 4 ms, 9 ms here instead of seconds.
+const api = (
+  token = WRITE_TOKEN
+): { token: string; apiUrl: string; graphqlUrl: string; retryAfterMs: number } => ({
   token,
   apiUrl: gh.url,
-  graphqlUrl: gh.graphqlUrl
+  graphqlUrl: gh.graphqlUrl,
+  retryAfterMs: 1
 })
+/** More failures in a row than the client retries: the endpoint stays down. */
+const DOWN = 10
 const ours = (header: string): string[] =>
   gh
     .comments(REPO, PR)
@@ -70,7 +77,9 @@ describe('upsertComment', () => {
     expect(gh.requests.some((r) => r.url === '/user')).toBe(false)
     expect(gh.requests.filter((r) => r.url === '/graphql')).toHaveLength(2)
     expect(
-      gh.requests.every((r) => r.token === WRITE_TOKEN && r.userAgent === 'minikube-preview')
+      gh.requests.every(
+        (r) => r.token === WRITE_TOKEN && /^minikube-preview\b/.test(r.userAgent ?? '')
+      )
     ).toBe(true)
   })
 
@@ -357,7 +366,7 @@ describe('upsertComment', () => {
     expect(bad).toMatchObject({ ok: false, status: 401, message: 'Bad credentials' })
     expect(!bad.ok && bad.warning).toContain("input 'github-token'")
 
-    gh.fail(/^GET \/repos\/.*\/comments$/, 502, 'Server Error')
+    gh.fail(/^GET \/repos\/.*\/comments$/, 502, 'Server Error', DOWN)
     const down = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'x' })
     expect(down).toMatchObject({ ok: false, status: 502 })
     expect(!down.ok && down.warning).toMatch(
@@ -375,7 +384,7 @@ describe('upsertComment', () => {
   test('when GraphQL cannot say, a personal token is asked /user, and is not taken for the bot', async () => {
     await gh.close()
     gh = await startGitHubServer({ tokens: { ghp_person: { login: 'alice' } } })
-    gh.fail(/^POST \/graphql$/, 502, 'Server Error')
+    gh.fail(/^POST \/graphql$/, 502, 'Server Error', DOWN)
     const bots = gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
     const alices = gh.addComment(REPO, PR, `${commentMarker('h')}\nby alice`, 'alice')
     const r = await upsertComment({
@@ -392,7 +401,7 @@ describe('upsertComment', () => {
   test('a token whose account cannot be told touches nothing and says why', async () => {
     await gh.close()
     gh = await startGitHubServer({ tokens: { opaque_token: { login: 'some-app[bot]' } } })
-    gh.fail(/^POST \/graphql$/, 502, 'Server Error')
+    gh.fail(/^POST \/graphql$/, 502, 'Server Error', DOWN)
     const bots = gh.addComment(REPO, PR, `${commentMarker('h')}\nby the bot`, 'github-actions[bot]')
     const r = await upsertComment({
       ...api('opaque_token'),
@@ -558,19 +567,55 @@ describe('GitHub client', () => {
     expect((user as GitHubError).status).toBe(403)
   })
 
-  test('a request that gets no answer is bounded by the timeout', async () => {
+  test('a request that gets no answer is bounded by the timeout, and not tried again', async () => {
     const { createServer } = await import('node:http')
-    const silent = createServer(() => undefined)
+    let asked = 0
+    const silent = createServer(() => void asked++)
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
     const port = (silent.address() as { port: number }).port
-    const github = new GitHub({ token: 't', apiUrl: `http://127.0.0.1:${port}`, timeoutMs: 200 })
+    const github = new GitHub({
+      token: 't',
+      apiUrl: `http://127.0.0.1:${port}`,
+      timeoutMs: 200,
+      retryAfterMs: 1
+    })
     const started = Date.now()
     await expect(github.request('GET', '/x')).rejects.toThrow(
       'GitHub API GET /x failed: no answer within 200ms'
     )
     expect(Date.now() - started).toBeLessThan(5_000)
+    expect(asked).toBe(1)
     silent.closeAllConnections()
     silent.close()
+  })
+
+  test('a connection that breaks is tried again; one that is refused is named', async () => {
+    const { createServer } = await import('node:http')
+    let asked = 0
+    const flaky = createServer((req, res) => {
+      if (++asked <= 2) return void req.socket.destroy()
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    })
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r))
+    const port = (flaky.address() as { port: number }).port
+    const github = new GitHub({ token: 't', apiUrl: `http://127.0.0.1:${port}`, retryAfterMs: 1 })
+    await expect(github.request('GET', '/x')).resolves.toMatchObject({ data: { ok: true } })
+    expect(asked).toBe(3)
+    flaky.closeAllConnections()
+    await new Promise<void>((r) => flaky.close(() => r()))
+
+    const refused = await new GitHub({
+      token: 't',
+      apiUrl: `http://127.0.0.1:${port}`,
+      retryAfterMs: 1
+    })
+      .request('GET', '/x')
+      .catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(GitHubError)
+    expect(refused).toMatchObject({
+      status: 0,
+      message: expect.stringMatching(/^GitHub API GET \/x failed: .*ECONNREFUSED/)
+    })
   })
 
   test('the base URLs come from GITHUB_API_URL and GITHUB_GRAPHQL_URL, with GitHub.com defaults', () => {
@@ -599,17 +644,110 @@ describe('GitHub client', () => {
     )
   })
 
-  test.each([
-    [
-      '<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"',
-      'https://api.github.com/x?page=2'
-    ],
-    [
-      '<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=1>; rel="first"',
-      undefined
-    ],
-    [null, undefined]
-  ])('nextLink(%s)', (link, next) => {
-    expect(nextLink(link)).toBe(next)
+  test('a 5xx or no answer is tried again; a refusal (4xx) is not', async () => {
+    gh.fail(/^POST \/repos\/.*\/comments$/, 502, 'Server Error', 2)
+    const r = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'x' })
+    expect(r).toMatchObject({ ok: true, action: 'created' })
+    expect(gh.comments(REPO, PR)).toHaveLength(1)
+    const posts = (): number =>
+      gh.requests.filter((q) => q.method === 'POST' && q.url.endsWith('/comments')).length
+    expect(posts()).toBe(3)
+
+    gh.fail(/^PATCH /, 422, 'Validation Failed', DOWN)
+    const refused = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'y' })
+    expect(refused).toMatchObject({ ok: false, status: 422 })
+    expect(gh.requests.filter((q) => q.method === 'PATCH')).toHaveLength(1)
+
+    // Three retries, then it is an outage: one POST and three more.
+    gh.fail(/^POST \/repos\/.*\/comments$/, 503, 'Service Unavailable', DOWN)
+    const down = await upsertComment({ ...api(), repo: REPO, pr: 8, header: 'h', body: 'z' })
+    expect(down).toMatchObject({ ok: false, status: 503 })
+    expect(posts()).toBe(3 + 4)
+  })
+})
+
+describe('behind a proxy (self-hosted runners)', () => {
+  const saved = { ...process.env }
+  afterEach(() => {
+    for (const k of [
+      'HTTP_PROXY',
+      'HTTPS_PROXY',
+      'http_proxy',
+      'https_proxy',
+      'NO_PROXY',
+      'no_proxy'
+    ])
+      if (saved[k] === undefined) delete process.env[k]
+      else process.env[k] = saved[k]
+  })
+  const clearProxy = (): void => {
+    for (const k of [
+      'HTTP_PROXY',
+      'HTTPS_PROXY',
+      'http_proxy',
+      'https_proxy',
+      'NO_PROXY',
+      'no_proxy'
+    ])
+      delete process.env[k]
+  }
+
+  test('HTTP_PROXY carries every call to the API', async () => {
+    const proxy = await startProxy({ upstream: gh.url })
+    try {
+      clearProxy()
+      process.env['HTTP_PROXY'] = proxy.url
+      const r = await upsertComment({
+        token: WRITE_TOKEN,
+        apiUrl: 'http://api.github.test',
+        graphqlUrl: 'http://api.github.test/graphql',
+        retryAfterMs: 1,
+        repo: REPO,
+        pr: PR,
+        header: 'h',
+        body: 'through the proxy'
+      })
+      expect(r).toMatchObject({ ok: true, action: 'created' })
+      expect(gh.comments(REPO, PR)[0]?.body).toBe(`${commentMarker('h')}\nthrough the proxy`)
+      expect(proxy.requests.length).toBeGreaterThan(0)
+      expect(
+        proxy.requests.every(
+          (q) =>
+            q === 'CONNECT api.github.test:80' ||
+            q.startsWith('POST http://api.github.test/') ||
+            q.startsWith('GET http://api.github.test/')
+        )
+      ).toBe(true)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  test('HTTPS_PROXY is asked for the https API; loopback goes direct', async () => {
+    const proxy = await startProxy({ refuse: true })
+    try {
+      clearProxy()
+      process.env['HTTPS_PROXY'] = proxy.url
+      const r = await upsertComment({
+        token: WRITE_TOKEN,
+        apiUrl: 'https://api.github.test',
+        retryAfterMs: 1,
+        repo: REPO,
+        pr: PR,
+        header: 'h',
+        body: 'x'
+      })
+      expect(r).toMatchObject({ ok: false, status: 0 })
+      expect(proxy.requests[0]).toBe('CONNECT api.github.test:443')
+
+      // The stand-in is on loopback, which never goes through a proxy.
+      process.env['HTTP_PROXY'] = proxy.url
+      const asked = proxy.requests.length
+      const direct = await upsertComment({ ...api(), repo: REPO, pr: PR, header: 'h', body: 'y' })
+      expect(direct).toMatchObject({ ok: true, action: 'created' })
+      expect(proxy.requests).toHaveLength(asked)
+    } finally {
+      await proxy.close()
+    }
   })
 })

@@ -416,6 +416,8 @@ describe('renderMarkdown, given hostile text in every field', () => {
         restarts: 0,
         reason: 'CreateContainerConfigError',
         message: 'ask @octocat or @acme/ops, see https://evil.example and www.evil.example',
+        // The Why line is this one sentence; the message above is shown in the table.
+        summary: 'container api of pod api-1 waits for @octocat, see https://evil.example',
         pods: ['api-1'],
         unhealthyPods: ['api-1']
       }
