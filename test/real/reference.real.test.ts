@@ -2,8 +2,9 @@
 // from docker/ by the real Docker engine on local bases, imported into the real node, deployed by
 // the bundled action with `cluster: existing`, the chart's security settings unchanged.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
@@ -34,9 +35,29 @@ function base(name: string): string {
   return image
 }
 
-beforeAll(async () => {
-  // The reference images, on the local bases of scripts/docker-bases.sh (registries are out of
-  // reach); `--network host` lets pip and npm reach their registries.
+/**
+ * The reference images as one `docker save` archive, built by the test Docker engine on the local
+ * bases of scripts/docker-bases.sh (registries are out of reach; `--network host` lets pip and npm
+ * reach theirs), and cached by what they are made of: the files of docker/backend and
+ * docker/frontend and the bases' names.
+ */
+function appImages(): string {
+  const hash = createHash('sha256').update(`${base('PYTHON')}\n${base('NODE')}\n`)
+  const files = execFileSync('git', ['ls-files', 'docker/backend', 'docker/frontend'], {
+    cwd: ROOT,
+    encoding: 'utf8'
+  })
+  for (const f of files.split('\n').filter(Boolean).sort()) {
+    if (!existsSync(join(ROOT, f))) continue
+    hash.update(`${f}\n`).update(readFileSync(join(ROOT, f)))
+  }
+  const cache = join(
+    process.env['MP_CACHE'] || join(homedir(), '.cache', 'minikube-preview'),
+    'real-node-images',
+    `todo-chatbot-${hash.digest('hex').slice(0, 16)}`
+  )
+  const archive = join(cache, 'app.tar')
+  if (existsSync(archive)) return archive
   docker([
     'build',
     '--network',
@@ -57,8 +78,20 @@ beforeAll(async () => {
     `todo-chatbot-frontend:${TAG}`,
     join(ROOT, 'docker', 'frontend')
   ])
-  const archive = join(mkdtempSync(join(tmpdir(), 'mp-real-images-')), 'app.tar')
-  docker(['save', '-o', archive, `todo-chatbot-backend:${TAG}`, `todo-chatbot-frontend:${TAG}`])
+  mkdirSync(cache, { recursive: true })
+  docker([
+    'save',
+    '-o',
+    `${archive}.tmp`,
+    `todo-chatbot-backend:${TAG}`,
+    `todo-chatbot-frontend:${TAG}`
+  ])
+  renameSync(`${archive}.tmp`, archive)
+  return archive
+}
+
+beforeAll(async () => {
+  const archive = appImages()
   const pg = postgresImage()
   postgres = pg
   cluster = realClusterUp(`mp-real-ref-${process.pid}`)
