@@ -56,7 +56,7 @@ mp_node_check() {
   if ((${#missing[@]} > 0)); then
     mp_log "error: the real node (MP_REAL_NODES=1) needs:"
     printf '  - %s\n' "${missing[@]}" >&2
-    mp_log "on Debian: apt-get install containerd runc containernetworking-plugins busybox-static nftables"
+    mp_log "on Debian: apt-get install containerd runc containernetworking-plugins busybox-static nftables jq dash wget"
     exit 1
   fi
 }
