@@ -242,10 +242,12 @@ describe('the pull-request comment', () => {
       for (const text of [lines.slice(1).join('\n'), main.summary]) {
         expect(text).not.toContain('<!--')
         const why = text.split('\n').find((l) => l.startsWith('**Why:**')) ?? ''
-        expect(why).toContain('ask @\u2060octocat or @\u2060acme/ops at https:\u2060//evil.example')
+        // The Why line is the verdict's one sentence; the hostile message is in the table row.
+        expect(why).toMatch(/^\*\*Why:\*\* Deployment todo-api: /)
+        expect(why).not.toMatch(/@octocat|https:\/\//)
         expect(text).toMatch(/\*\*Chart:\*\* `[^`]+` @\u2060octocat/)
         const row = text.split('\n').find((l) => l.startsWith('| Deployment |')) ?? ''
-        expect(row).toContain('@\u2060octocat')
+        expect(row).toContain('ask @\u2060octocat or @\u2060acme/ops at https:\u2060//evil.example')
         expect(row).not.toMatch(/@octocat|https:\/\//)
         // The log is shown as it was, as code, inside a block it cannot close.
         expect(text).toMatch(
