@@ -2,13 +2,13 @@
 // scheduler from scripts/cluster-up.sh, pods simulated by kwok (docs/test-cluster.md), the real
 // helm and kubectl served to the bundled action from a local download server. It measures, with
 // `cluster: existing` and wait-timeout 5m: for a healthy release of test/e2e/charts/probe, the
-// time from the end of the `deploy` step to the end of `verify` (the healthy verdict) and the
-// action's wall time; for the same chart with its pods crash-looping, the time from the first
-// moment `kubectl get pods` (polled every 200 ms beside the action) shows a container waiting in
-// CrashLoopBackOff to the unhealthy verdict and to the process exit. For contrast it runs, once
-// each, `helm upgrade --install --wait --timeout 60s` and `kubectl rollout status --timeout 60s`
-// on the crash-looping chart: both wait out their timeout. The cluster (mp-bench-e2e) is its
-// own and is removed at the end, also on error.
+// time from the end of the `deploy` step to the healthy verdict (the end of `verify` and of the
+// `stable-for` window) and the action's wall time; for the same chart with its pods
+// crash-looping, the time from the first moment `kubectl get pods` (polled every 200 ms beside
+// the action) shows a container waiting in CrashLoopBackOff to the unhealthy verdict and to the
+// process exit. For contrast it runs, once each, `helm upgrade --install --wait --timeout 60s`
+// and `kubectl rollout status --timeout 60s` on the crash-looping chart: both wait out their
+// timeout. The cluster (mp-bench-e2e) is its own and is removed at the end, also on error.
 //
 //   node bench/e2e.mjs [--runs N] [--keep]      (TOOLS_DIR=<folder of scripts/test-tools.sh>)
 import { execFileSync, spawn } from 'node:child_process'
@@ -151,7 +151,9 @@ async function preview(ctx, label, ns, set) {
   const r = await runAction(runner(dir, ctx.kubeconfig), inputs, process.env.PATH ?? '', 360_000)
   await poller?.stop()
   const deploy = stepOf(r.report, 'deploy')
-  const verify = stepOf(r.report, 'verify')
+  // The verdict: the rollout watched (verify), then the stable-for window, once both ended.
+  const ends = ['verify', 'stable'].map((id) => stepOf(r.report, id)?.endedAt ?? 0)
+  const verify = { endedAt: Math.max(...ends) || undefined }
   const crashAt = poller?.state.crashAt
   const result = {
     label,
@@ -312,7 +314,7 @@ export async function main() {
       ])}`
     )
     console.log(
-      `crash loop = first \`kubectl get pods\` answer (every ${POLL_MS} ms) with a container waiting in CrashLoopBackOff; verdict = end of the verify step; wall = process start to exit`
+      `crash loop = first \`kubectl get pods\` answer (every ${POLL_MS} ms) with a container waiting in CrashLoopBackOff; verdict = end of the verify step and of the stable-for window; wall = process start to exit`
     )
     for (const r of slow) console.log(`${r.label} said: ${lastLine(r.out)}`)
     const reason = failing.find((r) => r.reason)?.reason

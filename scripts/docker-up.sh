@@ -58,9 +58,9 @@ mkdir -p "$mp_docker_dir/run" "$mp_docker_config"
 printf '{\n  "cliPluginsExtraDirs": ["%s"]\n}\n' "$tools/cli-plugins" >"$mp_docker_config/config.json"
 
 # ---- dockerd -------------------------------------------------------------------
-wait_for() { # what seconds command...
-  local what=$1 until=$((SECONDS + $2))
-  shift 2
+wait_for() { # seconds command...: until the command succeeds, at most that long
+  local until=$((SECONDS + $1))
+  shift
   until "$@" >/dev/null 2>&1; do
     ((SECONDS < until)) || return 1
     sleep 0.5
@@ -90,7 +90,7 @@ else
     --iptables=false \
     --bridge="$bridge" \
     </dev/null >"$mp_docker_dir/dockerd.log" 2>&1 &
-  if ! wait_for dockerd 60 mp_docker version; then
+  if ! wait_for 60 mp_docker version; then
     tail -n 20 "$mp_docker_dir/dockerd.log" >&2
     mp_die "dockerd did not answer on $mp_docker_sock within 60s (log: $mp_docker_dir/dockerd.log)"
   fi
@@ -121,7 +121,7 @@ YAML
   OTEL_TRACES_EXPORTER=none setsid "$tools/bin/registry" serve "$mp_docker_dir/registry/config.yml" \
     </dev/null >"$mp_docker_dir/registry.log" 2>&1 &
   echo "$!" >"$mp_registry_pidfile"
-  if ! wait_for registry 30 registry_up; then
+  if ! wait_for 30 registry_up; then
     tail -n 20 "$mp_docker_dir/registry.log" >&2
     mp_die "the registry did not answer on $mp_registry within 30s (log: $mp_docker_dir/registry.log)"
   fi
@@ -143,7 +143,7 @@ else
     --containerd-worker=false \
     </dev/null >"$mp_docker_dir/buildkitd.log" 2>&1 &
   echo "$!" >"$mp_buildkit_pidfile"
-  if ! wait_for buildkitd 60 "$tools/bin/buildctl" --addr "unix://$mp_buildkit_sock" debug workers; then
+  if ! wait_for 60 "$tools/bin/buildctl" --addr "unix://$mp_buildkit_sock" debug workers; then
     tail -n 20 "$mp_docker_dir/buildkitd.log" >&2
     mp_die "buildkitd did not answer on $mp_buildkit_sock within 60s (log: $mp_docker_dir/buildkitd.log)"
   fi

@@ -48,6 +48,8 @@ export class RunContext {
   /** The objects when every workload was first healthy: the stable-for window counts from them. */
   completed?: ClusterState
   hooksManifest = ''
+  /** Aborted when the release did not stay healthy: health checks and helm test stop then. */
+  readonly unstable = new AbortController()
   /** Epoch ms by which verification and health checks must be done. */
   verifyDeadline?: number
   readonly images = new Map<string, ImageInfo>()

@@ -121,6 +121,7 @@ export interface Inputs {
   builder: string
 }
 
+/** The longest `stable-for`: a window, not a second wait-timeout. */
 const STABLE_FOR_MAX_MS = 30 * 60_000
 
 /** Defaults of action.yml; an input read as '' falls back to these, so a local run behaves the same. */

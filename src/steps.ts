@@ -246,8 +246,12 @@ async function verify(ctx: RunContext, log: StepLog): Promise<void> {
 }
 
 /** The `stable-for` window: every workload must stay healthy that long. */
-async function stable(ctx: RunContext, log: StepLog): Promise<void> {
+async function stable(ctx: RunContext, log: StepLog): Promise<void | typeof NOT_NEEDED> {
   const i = ctx.inputs
+  if (ctx.workloads.length === 0) {
+    log.info('the release has no workloads to watch')
+    return NOT_NEEDED
+  }
   let watched: Awaited<ReturnType<typeof watchStable>>
   try {
     watched = await watchStable(kubectl(ctx), i.namespace, ctx.workloads, {
@@ -263,7 +267,11 @@ async function stable(ctx: RunContext, log: StepLog): Promise<void> {
   ctx.report.workloads = watched.verdicts
   if (ctx.report.verify) ctx.report.verify.healthyForMs = watched.healthyForMs
   const failure = unhealthy(watched.verdicts, 'did not stay healthy')
-  if (failure) throw failure
+  if (failure) {
+    // Checks still retrying against it would only wait out their deadline.
+    ctx.unstable.abort(failure)
+    throw failure
+  }
   log.info(`every workload stayed healthy for ${formatMs(watched.healthyForMs)}`)
 }
 
@@ -275,6 +283,7 @@ async function healthChecks(ctx: RunContext, log: StepLog): Promise<void> {
     release: ctx.found.release as string,
     clusterIp: ctx.clusterIp,
     deadline,
+    signal: ctx.unstable.signal,
     log
   })
   ctx.report.healthChecks = results
@@ -296,7 +305,8 @@ async function helmTest(ctx: RunContext, log: StepLog): Promise<void | typeof NO
     release: ctx.found.release as string,
     namespace: ctx.inputs.namespace,
     timeoutMs: ctx.inputs.waitTimeoutMs,
-    hooksManifest: ctx.hooksManifest
+    hooksManifest: ctx.hooksManifest,
+    signal: ctx.unstable.signal
   })
   ctx.report.helmTest = result
   if (!result.passed) throw new Error(result.message ?? 'helm test failed')

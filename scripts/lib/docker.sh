@@ -1,5 +1,5 @@
 # Shared by scripts/docker-up.sh, docker-down.sh and docker-bases.sh: where the test Docker
-# engine keeps its state, and small helpers.
+# engine keeps its state, and the functions they share.
 # shellcheck shell=bash
 
 mp_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

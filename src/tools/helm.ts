@@ -242,11 +242,11 @@ export class Helm {
     return doc?.version
   }
 
-  test(release: string, namespace: string, timeoutMs: number) {
-    return this.run(
+  test(release: string, namespace: string, timeoutMs: number, signal?: AbortSignal) {
+    return run(
+      this.path,
       ['test', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)],
-      timeoutMs + 60_000,
-      true
+      { timeoutMs: timeoutMs + 60_000, env: this.env, sink: this.sink, allowFailure: true, signal }
     )
   }
 

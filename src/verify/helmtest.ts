@@ -23,6 +23,8 @@ export interface HelmTestOptions {
   timeoutMs: number
   /** `helm get hooks` of the release: which test pods to read. */
   hooksManifest: string
+  /** Stops `helm test` (the release did not stay healthy). */
+  signal?: AbortSignal
 }
 
 /** `Phase: Failed` per `TEST SUITE:` in helm's output, for test pods deleted by their hook policy. */
@@ -93,7 +95,7 @@ export async function runHelmTest(opts: HelmTestOptions): Promise<HelmTestResult
   let output = ''
   let message: string | undefined
   try {
-    const r = await helm.test(release, namespace, timeoutMs)
+    const r = await helm.test(release, namespace, timeoutMs, opts.signal)
     exitCode = r.exitCode
     output = `${r.stdout}\n${r.stderr}`
     if (r.exitCode !== 0) message = lastLines(r.stderr, 6) || lastLines(r.stdout, 6)

@@ -19,6 +19,8 @@ export interface HealthCheckOptions {
   clusterIp?: string
   /** Epoch milliseconds after which no new attempt starts. */
   deadline: number
+  /** Stops retrying (the release did not stay healthy): a failing check fails at once. */
+  signal?: AbortSignal
   now?: () => number
   sleep?: (ms: number) => Promise<void>
   log?: { info(line: string): void }
@@ -241,12 +243,13 @@ async function untilDeadline(
       }
     }
     const left = ctx.opts.deadline - ctx.now()
-    if (left <= 0) break
+    if (left <= 0 || ctx.opts.signal?.aborted) break
     const wait = Math.min(delay, left)
     ctx.log(
       `health check ${check.label}: attempt ${attempts}: ${last.error}; trying again in ${formatMs(wait)}`
     )
     await ctx.sleep(wait)
+    if (ctx.opts.signal?.aborted) break
     delay = Math.min(delay * 2, MAX_DELAY_MS)
   }
   ctx.log(`health check ${check.label}: failed after ${attempts} attempt(s): ${last.error}`)
@@ -347,6 +350,19 @@ async function serviceCheck(
   }
 }
 
+/** Waits `ms`, or less if `signal` stops the checks. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
 /** Runs every check concurrently; never throws for a failing check, it is recorded as failed. */
 export async function runHealthChecks(
   checks: HealthCheck[],
@@ -356,7 +372,7 @@ export async function runHealthChecks(
   const ctx: Context = {
     opts,
     now: opts.now ?? Date.now,
-    sleep: opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    sleep: opts.sleep ?? ((ms) => pause(ms, opts.signal)),
     log: (line) => opts.log?.info(redact(line)),
     services: () => {
       services ??= opts.kubectl.getJson<ServiceObject>('services', opts.namespace).then(

@@ -1,7 +1,7 @@
 // The real-engine suite's side of the test engine: the docker CLI pointed at it, the local base
 // images, and a runner world with the real docker on PATH and stand-ins for everything else.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fakeTools, VERSIONS, type FakeToolRules, type FakeTools } from '../support/fake-tools.js'
 import { makeRunner, type Runner } from '../support/action.js'
@@ -52,6 +52,7 @@ export interface World {
   env: Record<string, string>
   /** The inputs pointing the action at the stand-ins' download server(s). */
   inputs: Record<string, string>
+  /** Stops the download servers and removes the runner's folders. */
   close(): Promise<void>
 }
 
@@ -106,6 +107,7 @@ export async function world(
     close: async () => {
       await tools.close()
       await extra?.close()
+      rmSync(runner.root, { recursive: true, force: true })
     }
   }
 }

@@ -123,6 +123,20 @@ async function world(rules: FakeToolRules = {}): Promise<World> {
   }
 }
 
+/** A stand-in helm told to stay forever outlives the killed main: stop it by its pid after the test. */
+function stopStandInsLeft(w: World, command: string): void {
+  cleanups.push(() => {
+    for (const c of w.tools.helm.calls())
+      if (c.argv[0] === command && c.pid) {
+        try {
+          process.kill(c.pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+  })
+}
+
 /** Every text file under a folder (archives and binaries left out: they hold random bytes). */
 function everything(dir: string): string {
   if (!existsSync(dir)) return ''
@@ -297,16 +311,7 @@ describe('secrets never leave a run', () => {
   it('main killed during helm upgrade: post removes the secret values file', async () => {
     const w = await world({ helm: [{ match: ['upgrade'], stay: 'forever' }] })
     const upgrading = (): boolean => w.tools.helm.argvs().some((a) => a[0] === 'upgrade')
-    cleanups.push(() => {
-      for (const c of w.tools.helm.calls())
-        if (c.argv[0] === 'upgrade' && c.pid) {
-          try {
-            process.kill(c.pid, 'SIGKILL')
-          } catch {
-            // already gone
-          }
-        }
-    })
+    stopStandInsLeft(w, 'upgrade')
     const main = await w.run({}, { killWhen: upgrading })
     expect(upgrading()).toBe(true)
     expect(main.exitCode).not.toBe(0)
@@ -337,16 +342,7 @@ describe('secrets never leave a run', () => {
     )
     const adding = (): boolean =>
       w.tools.helm.argvs().some((a) => a[0] === 'repo' && a[1] === 'add')
-    cleanups.push(() => {
-      for (const c of w.tools.helm.calls())
-        if (c.argv[0] === 'repo' && c.pid) {
-          try {
-            process.kill(c.pid, 'SIGKILL')
-          } catch {
-            // already gone
-          }
-        }
-    })
+    stopStandInsLeft(w, 'repo')
     const main = await w.run({}, { killWhen: adding })
     expect(adding(), main.stdout).toBe(true)
     expect(main.exitCode).not.toBe(0)

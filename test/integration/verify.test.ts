@@ -1,6 +1,8 @@
 // Verification through the bundled action with stand-in tools: the stable-for window, a wait that
 // runs out, a chart without tests, and a hook that will not succeed while helm runs.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -58,6 +60,7 @@ interface Report {
   reason?: string
   verify?: { stableForMs: number; healthyForMs?: number; timedOutAfterMs?: number }
   workloads: { kind: string; name: string; state: string; reason?: string; hook?: string }[]
+  healthChecks: { ok: boolean; status?: number }[]
   steps: { id: string; title: string; status: string; startedAt?: number; endedAt?: number }[]
   diagnostics?: { sections: { title: string; body: string }[] }
 }
@@ -127,6 +130,44 @@ describe('verification through the bundled action', () => {
     expect(report.diagnostics?.sections.map((s) => s.title)).toContain(
       'Pod api-7d9f8c6b5d-x2k4p: describe'
     )
+  })
+
+  it('when the release does not stay healthy, a health check still retrying stops with it', async () => {
+    const server = createServer((_, res) => res.writeHead(503).end('starting'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())))
+    const port = (server.address() as AddressInfo).port
+    const { runner, tools } = await setup({
+      helm: helmRules(['api', 'web']),
+      kubectl: [
+        {
+          match: ['get', /^deployments,/],
+          sequence: [
+            { stdout: healthyList(NS, ['api', 'web']) },
+            { stdout: healthyList(NS, ['api', 'web']) },
+            { stdout: restartedList(NS, ['web'], 'api') }
+          ]
+        },
+        {
+          match: ['get', 'services'],
+          stdout: JSON.stringify({
+            items: [{ metadata: { name: 'api', namespace: NS }, spec: { ports: [{ port: 80 }] } }]
+          })
+        },
+        { match: ['port-forward'], forward: { port } }
+      ]
+    })
+    const { main, report, seconds } = await preview(tools, runner, {
+      'wait-timeout': '5m',
+      'stable-for': '1m',
+      'health-checks': '- service: api\n  port: 80\n  path: /health'
+    })
+    expect(main.exitCode).toBe(1)
+    expect(report.status).toBe('unhealthy')
+    expect(report.reason).toMatch(/^Deployment api: container api of pod .* restarted/)
+    // Neither the window (1m) nor the health check's deadline (5m) was waited out.
+    expect(seconds).toBeLessThan(45)
+    expect(report.healthChecks).toEqual([expect.objectContaining({ ok: false, status: 503 })])
   })
 
   it('a wait that runs out says so: not healthy after the wait-timeout', async () => {
