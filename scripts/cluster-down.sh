@@ -5,8 +5,15 @@ set -euo pipefail
 shopt -s inherit_errexit
 # shellcheck source=lib/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
+# shellcheck source=lib/real-node.sh
+source "$mp_root/scripts/lib/real-node.sh"
 
 mp_check_name
+# The real node first: its kubelet stops before the API server goes.
+if [[ -d "$mp_node_dir" ]]; then
+  mp_node_down
+  mp_log "real node of '$mp_cluster_name' stopped and removed"
+fi
 if [[ ! -d "$mp_cluster_dir" ]]; then
   mp_log "no cluster '$mp_cluster_name'"
   exit 0

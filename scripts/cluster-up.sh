@@ -6,6 +6,9 @@
 #
 #   MP_CLUSTER_NAME  cluster name (default mp-test); one cluster per name
 #   MP_NODES         number of nodes (default 1)
+#   MP_REAL_NODES    1: also one real node, a kubelet running real containers (containerd,
+#                    runc, CNI bridge), named mp-real-1, labelled and tainted
+#                    minikube-preview.test/real-node=true (see scripts/lib/real-node.sh)
 #
 # A running cluster of that name, created from the same stages and versions, is reused.
 # The last line of stdout is KUBECONFIG=<path>.
@@ -16,10 +19,14 @@ shopt -s inherit_errexit
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
 # shellcheck source=tool-versions.env
 source "$mp_root/scripts/tool-versions.env"
+# shellcheck source=lib/real-node.sh
+source "$mp_root/scripts/lib/real-node.sh"
 
 mp_check_name
 nodes=${MP_NODES:-1}
 [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || mp_die "MP_NODES must be a whole number of at least 1, got '$nodes'"
+real=${MP_REAL_NODES:-0}
+[[ "$real" == 0 || "$real" == 1 ]] || mp_die "MP_REAL_NODES must be 0 or 1, got '$real'"
 
 tools=$(mp_tools)
 for b in kwokctl kwok kubectl etcd kube-apiserver kube-controller-manager kube-scheduler; do
@@ -32,6 +39,7 @@ case "$(uname -m)" in
   aarch64 | arm64) arch=arm64 ;;
   *) arch=$(uname -m) ;;
 esac
+if [[ "$real" == 1 ]]; then mp_node_check; fi
 
 # Everything the cluster is made from; a change in any of it means a new cluster.
 work="$mp_cache/kwok/config/$mp_cluster_name"
@@ -61,6 +69,28 @@ componentsPatches:
   - key: kubelet-preferred-address-types
     value: InternalIP
 EOF
+  if [[ "$real" == 1 ]]; then
+    cat <<EOF
+  # The real node's kubelet accepts clients with certificates of the cluster's CA.
+  - key: kubelet-client-certificate
+    value: $mp_cluster_dir/pki/admin.crt
+  - key: kubelet-client-key
+    value: $mp_cluster_dir/pki/admin.key
+  # A namespace annotated with a node selector and default tolerations sends all its pods
+  # (helm test pods too) to the real node, the chart unchanged.
+  - key: enable-admission-plugins
+    value: PodNodeSelector,PodTolerationRestriction
+EOF
+  fi
+  cat <<EOF
+# kwok plays the kubelet of the simulated nodes only (they carry this annotation).
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
+EOF
   for stage in "$mp_root"/test/cluster/stages/*.yaml; do
     echo "---"
     cat "$stage"
@@ -76,15 +106,22 @@ for ((i = 1; i <= nodes; i++)); do
     "$mp_root/test/cluster/manifests/node.yaml"
 done >"$node_manifest"
 
-fingerprint=$(cat "$config" "$node_manifest" | cksum | cut -d' ' -f1)
+fingerprint=$( (cat "$config" "$node_manifest" "$mp_root/scripts/lib/real-node.sh" && echo "real=$real") | cksum | cut -d' ' -f1)
 
 ready() {
   kubectl --kubeconfig "$mp_kubeconfig" get --raw /readyz >/dev/null 2>&1
 }
 
-if [[ -f "$mp_cluster_dir/.mp-fingerprint" && "$(cat "$mp_cluster_dir/.mp-fingerprint")" == "$fingerprint" ]] && ready; then
+real_ready() {
+  [[ "$real" == 0 ]] && return 0
+  local d
+  for d in containerd kubelet kube-proxy cluster-dns api-relay; do mp_node_alive "$d" || return 1; done
+}
+
+if [[ -f "$mp_cluster_dir/.mp-fingerprint" && "$(cat "$mp_cluster_dir/.mp-fingerprint")" == "$fingerprint" ]] && ready && real_ready; then
   mp_log "cluster '$mp_cluster_name' is already running"
 else
+  mp_node_down
   if [[ -d "$mp_cluster_dir" ]]; then
     mp_log "removing the previous cluster '$mp_cluster_name'"
     mp_delete_cluster
@@ -93,6 +130,7 @@ else
   kwokctl create cluster --name "$mp_cluster_name" --config "$config" --kubeconfig "" --wait 2m >&2
   mp_log "adding $nodes node(s)"
   kubectl --kubeconfig "$mp_kubeconfig" apply -f "$node_manifest" >&2
+  if [[ "$real" == 1 ]]; then mp_node_up; fi
   echo "$fingerprint" >"$mp_cluster_dir/.mp-fingerprint"
 fi
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, or finds already built, the pinned tools the tests run against, from source
 # through the Go module proxy: helm (4), helm3, kubectl, actionlint, kwok, kwokctl,
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and kubelet and kube-proxy
+# for the real node of scripts/cluster-up.sh (MP_REAL_NODES=1).
 #
 # Binaries are cached under ${MP_CACHE:-$HOME/.cache/minikube-preview}/go-tools, one
 # folder per tool and version, so a warm run only checks that they exist.
@@ -107,7 +108,8 @@ prepare_kubernetes() {
   replace_local_modules "$dir" "k8s.io/kubernetes@$v" 'k8s\.io/' "v0.${v#v1.}"
   fetch "$dir" "$v" "${k8s_packages[@]}"
 }
-build_kubernetes() {
+# The version ldflags of Kubernetes' own builds, so binaries report their version.
+kubernetes_ldflags() {
   local v=$KUBERNETES_VERSION minor date flags="" pkg
   minor=${v#v1.}
   minor=${minor%%.*}
@@ -116,7 +118,22 @@ build_kubernetes() {
     flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
   done
-  compile kubernetes "$v" "$flags" "${k8s_packages[@]}"
+  echo "$flags"
+}
+build_kubernetes() {
+  compile kubernetes "$KUBERNETES_VERSION" "$(kubernetes_ldflags)" "${k8s_packages[@]}"
+}
+
+# The node's binaries, an entry of their own so the control plane's stay cached.
+node_packages=(k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+prepare_kubelet() {
+  local v=$KUBERNETES_VERSION dir
+  dir=$(new_wrapper kubelet "$v" k8s.io/kubernetes)
+  replace_local_modules "$dir" "k8s.io/kubernetes@$v" 'k8s\.io/' "v0.${v#v1.}"
+  fetch "$dir" "$v" "${node_packages[@]}"
+}
+build_kubelet() {
+  compile kubelet "$KUBERNETES_VERSION" "$(kubernetes_ldflags)" "${node_packages[@]}"
 }
 
 prepare_etcd() {
@@ -182,7 +199,7 @@ build_actionlint() {
     github.com/rhysd/actionlint/cmd/actionlint
 }
 
-# name, version, binaries it provides. Largest first: it is built first.
+# name, version, binaries it provides. Largest first: it is built first; the node last.
 tools=(
   "kubernetes $KUBERNETES_VERSION kube-apiserver kube-controller-manager kube-scheduler kubectl"
   "kwok $KWOK_VERSION kwok kwokctl"
@@ -190,6 +207,7 @@ tools=(
   "helm3 $HELM3_VERSION helm3"
   "etcd $ETCD_VERSION etcd"
   "actionlint $ACTIONLINT_VERSION actionlint"
+  "kubelet $KUBERNETES_VERSION kubelet kube-proxy"
 )
 
 missing=()
