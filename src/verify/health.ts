@@ -315,6 +315,23 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
   for (const c of containers) {
     const waiting = c.status.state?.waiting
     const restarts = c.status.restartCount ?? 0
+    // Between back-offs a real kubelet mostly shows the container as terminated, and shows the
+    // CrashLoopBackOff wait only briefly: a poll must not have to catch that moment.
+    const down = c.status.state?.terminated
+    if (
+      down &&
+      (down.exitCode ?? 0) !== 0 &&
+      restarts >= limits.restarts &&
+      pod.spec?.restartPolicy !== 'Never' &&
+      pod.status?.phase !== 'Failed'
+    ) {
+      return finding(
+        'failed',
+        'CrashLoopBackOff',
+        about(name, c.label, `${exitText(down)} again after ${restarts} restarts`),
+        `${of(c)} is in CrashLoopBackOff (exit code ${down.exitCode ?? 'unknown'})`
+      )
+    }
     if (waiting?.reason === 'CrashLoopBackOff' && restarts >= limits.restarts) {
       const last = c.status.lastState?.terminated
       const what = `${oneLine(waiting.message || 'back-off restarting failed container')}${last ? `; ${exitText(last)}` : ''}`

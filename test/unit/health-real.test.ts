@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { evaluate, type WorkloadRef } from '../../src/verify/health.js'
+import type { WorkloadRef } from '../../src/model.js'
+import { evaluate } from '../../src/verify/health.js'
 
 // ---- Recorded from a real kubelet (containerd, runc) by scripts/record-real-fixtures.sh:
 // `kubectl get deployments,replicasets,statefulsets,daemonsets,jobs,pods -o json` of one
@@ -61,7 +62,7 @@ describe('evaluate, on what a real kubelet reported', () => {
   })
 
   // Most of a real back-off looks like this: a verdict keyed on CrashLoopBackOff alone misses it.
-  test('a crash loop between back-offs: the kubelet shows the last exit (terminated, Error), not CrashLoopBackOff', () => {
+  test('a crash loop between back-offs (the kubelet shows the last exit, terminated Error) is a crash loop', () => {
     const r = recording('crash-loop-terminated')
     const pod = (r.items as { kind: string; status?: { containerStatuses?: unknown[] } }[]).find(
       (o) => o.kind === 'Pod'
@@ -74,7 +75,8 @@ describe('evaluate, on what a real kubelet reported', () => {
     ])
     const [verdict] = evaluate([r.ref], { items: r.items }, r.at)
     expect(verdict).toMatchObject({
-      reason: 'Error',
+      state: 'failed',
+      reason: 'CrashLoopBackOff',
       message: expect.stringContaining('exit code 1')
     })
   })
