@@ -87,6 +87,8 @@ async function preview(inputs: Record<string, string>, runner: Runner) {
       'helm-base-url': tools.urls.helm,
       'wait-timeout': '3m',
       'helm-test': 'false',
+      // The window is the subject of verify.e2e.test.ts; a short one keeps the suite quick.
+      'stable-for': '2s',
       comment: 'never',
       ...inputs
     },

@@ -74,6 +74,8 @@ async function preview(
       'kubectl-base-url': server.urls.kubectl,
       'helm-base-url': server.urls.helm,
       'wait-timeout': '5m',
+      // The window is the subject of verify.e2e.test.ts; a short one keeps the suite quick.
+      'stable-for': '2s',
       comment: 'never',
       ...inputs
     },
