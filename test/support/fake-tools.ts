@@ -156,6 +156,8 @@ export async function fakeTools(
     docker,
     path: pathWith(docker.dir),
     inputs: {
+      // A short window: the window itself is the subject of test/integration/verify.test.ts.
+      'stable-for': '1s',
       'minikube-base-url': server.urls.minikube,
       'helm-base-url': server.urls.helm,
       'kubectl-base-url': server.urls.kubectl
