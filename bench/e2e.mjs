@@ -11,21 +11,26 @@
 // timeout. The cluster (mp-bench-e2e) is its own and is removed at the end, also on error.
 //
 //   node bench/e2e.mjs [--runs N] [--keep]      (TOOLS_DIR=<folder of scripts/test-tools.sh>)
-import { execFileSync, spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   ROOT,
   flag,
+  lastLine,
   median,
   node24Path,
   option,
+  pinned,
+  podPoller,
   runAction,
+  runToEnd,
   runnerRoot,
   seconds,
   startDownloads,
   table,
-  tempDir
+  tempDir,
+  toolsDir
 } from './lib.mjs'
 
 const CLUSTER = 'mp-bench-e2e'
@@ -36,90 +41,10 @@ const TARGET_MS = 10_000
 const POLL_MS = 200
 const CONTRAST_TIMEOUT = '60s'
 
-/** KEY=value lines of scripts/tool-versions.env: the versions of the built tools. */
-function pinned() {
-  const text = readFileSync(join(ROOT, 'scripts', 'tool-versions.env'), 'utf8')
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .map((l) => /^([A-Z0-9_]+)=(\S+)/.exec(l))
-      .filter(Boolean)
-      .map((m) => [m[1], m[2]])
-  )
-}
-
-function toolsDir() {
-  if (process.env.TOOLS_DIR) return process.env.TOOLS_DIR
-  const out = execFileSync('bash', [join(ROOT, 'scripts', 'test-tools.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024
-  })
-  return out.trim().split('\n').pop()
-}
-
-// ── processes ──────────────────────────────────────────────────────────────────────────────
-
-/** Runs a program to its end: exit code, output (stdout and stderr together), wall time. */
-function run(file, args, env = process.env) {
-  const startedAt = Date.now()
-  return new Promise((done) => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    child.on('error', (err) => done({ code: 127, out: String(err), wallMs: 0 }))
-    child.on('close', (code) => done({ code: code ?? 1, out, wallMs: Date.now() - startedAt }))
-  })
-}
-
-const lastLine = (text) => text.trim().split('\n').pop() ?? ''
-
 const crashLooping = (pod) =>
   [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].some(
     (c) => c.state?.waiting?.reason === 'CrashLoopBackOff'
   )
-
-/**
- * `kubectl get pods -n ns -o json` every POLL_MS (start to start) until stopped; `crashAt` is
- * when the first answer showing a container waiting in CrashLoopBackOff arrived.
- */
-function podPoller(kubectl, kubeconfig, ns) {
-  const state = { polls: 0, crashAt: undefined, pod: undefined, stopped: false }
-  const loop = (async () => {
-    while (!state.stopped && state.crashAt === undefined) {
-      const started = Date.now()
-      const r = await run(kubectl, [
-        '--kubeconfig',
-        kubeconfig,
-        'get',
-        'pods',
-        '-n',
-        ns,
-        '-o',
-        'json'
-      ])
-      const answeredAt = Date.now()
-      state.polls++
-      if (r.code === 0) {
-        const hit = (JSON.parse(r.out).items ?? []).find(crashLooping)
-        if (hit) {
-          state.crashAt = answeredAt
-          state.pod = hit.metadata.name
-        }
-      }
-      const wait = POLL_MS - (Date.now() - started)
-      if (wait > 0) await new Promise((res) => setTimeout(res, wait))
-    }
-  })()
-  return {
-    state,
-    stop: async () => {
-      state.stopped = true
-      await loop
-    }
-  }
-}
 
 // ── the action ─────────────────────────────────────────────────────────────────────────────
 
@@ -147,7 +72,7 @@ async function preview(ctx, label, ns, set) {
     'github-token': '',
     'wait-timeout': '5m'
   }
-  const poller = set ? podPoller(ctx.kubectl, ctx.kubeconfig, ns) : undefined
+  const poller = set ? podPoller(ctx.kubectl, ctx.kubeconfig, ns, crashLooping, POLL_MS) : undefined
   const r = await runAction(runner(dir, ctx.kubeconfig), inputs, process.env.PATH ?? '', 360_000)
   await poller?.stop()
   const deploy = stepOf(r.report, 'deploy')
@@ -178,7 +103,7 @@ async function preview(ctx, label, ns, set) {
 async function contrasts(ctx) {
   const helm = join(ctx.tools, 'helm')
   const install = (ns, extra) =>
-    run(helm, [
+    runToEnd(helm, [
       'upgrade',
       '--install',
       RELEASE,
@@ -201,7 +126,7 @@ async function contrasts(ctx) {
     const ns = `bench-rollout-${ctx.stamp}`
     const first = await install(ns, [])
     if (first.code !== 0) return first
-    return run(ctx.kubectl, [
+    return runToEnd(ctx.kubectl, [
       '--kubeconfig',
       ctx.kubeconfig,
       'rollout',

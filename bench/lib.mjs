@@ -669,3 +669,84 @@ export function table(rows) {
     ...rows.slice(1).map(line)
   ].join('\n')
 }
+
+// ── real clusters (bench/e2e.mjs, bench/real.mjs) ─────────────────────────────────────────
+
+/** KEY=value lines of scripts/tool-versions.env: the versions of the built tools. */
+export function pinned() {
+  const text = readFileSync(join(ROOT, 'scripts', 'tool-versions.env'), 'utf8')
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => /^([A-Z0-9_]+)=(\S+)/.exec(l))
+      .filter(Boolean)
+      .map((m) => [m[1], m[2]])
+  )
+}
+
+/** The folder of the built test tools: TOOLS_DIR, or what scripts/test-tools.sh prints. */
+export function toolsDir() {
+  if (process.env.TOOLS_DIR) return process.env.TOOLS_DIR
+  const out = execFileSync('bash', [join(ROOT, 'scripts', 'test-tools.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024
+  })
+  return out.trim().split('\n').pop()
+}
+
+/** Runs a program to its end: exit code, output (stdout and stderr together), wall time. */
+export function runToEnd(file, args, env = process.env) {
+  const startedAt = Date.now()
+  return new Promise((done) => {
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    child.on('error', (err) => done({ code: 127, out: String(err), wallMs: 0 }))
+    child.on('close', (code) => done({ code: code ?? 1, out, wallMs: Date.now() - startedAt }))
+  })
+}
+
+export const lastLine = (text) => text.trim().split('\n').pop() ?? ''
+
+/**
+ * `kubectl get pods -n ns -o json` every `pollMs` (start to start) until stopped; `crashAt` is
+ * when the first answer with a pod for which `crashed(pod)` holds arrived, `pod` that pod's name.
+ */
+export function podPoller(kubectl, kubeconfig, ns, crashed, pollMs) {
+  const state = { polls: 0, crashAt: undefined, pod: undefined, stopped: false }
+  const loop = (async () => {
+    while (!state.stopped && state.crashAt === undefined) {
+      const started = Date.now()
+      const r = await runToEnd(kubectl, [
+        '--kubeconfig',
+        kubeconfig,
+        'get',
+        'pods',
+        '-n',
+        ns,
+        '-o',
+        'json'
+      ])
+      const answeredAt = Date.now()
+      state.polls++
+      if (r.code === 0) {
+        const hit = (JSON.parse(r.out).items ?? []).find(crashed)
+        if (hit) {
+          state.crashAt = answeredAt
+          state.pod = hit.metadata.name
+        }
+      }
+      const wait = pollMs - (Date.now() - started)
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait))
+    }
+  })()
+  return {
+    state,
+    stop: async () => {
+      state.stopped = true
+      await loop
+    }
+  }
+}

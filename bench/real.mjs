@@ -11,21 +11,26 @@
 // The cluster (mp-bench-real) is its own and is removed at the end, also on error.
 //
 //   node bench/real.mjs [--runs N] [--keep]      (as root; TOOLS_DIR=<folder of scripts/test-tools.sh>)
-import { execFileSync, spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   ROOT,
   flag,
+  lastLine,
   median,
   node24Path,
   option,
+  pinned,
+  podPoller,
   runAction,
+  runToEnd,
   runnerRoot,
   seconds,
   startDownloads,
   table,
-  tempDir
+  tempDir,
+  toolsDir
 } from './lib.mjs'
 
 const CLUSTER = 'mp-bench-real'
@@ -36,77 +41,12 @@ const IMAGE = 'image.repository=minikube-preview.local/busybox\nimage.tag=static
 const POLL_MS = 200
 const CONTRAST_TIMEOUT = '60s'
 
-function pinned() {
-  const text = readFileSync(join(ROOT, 'scripts', 'tool-versions.env'), 'utf8')
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .map((l) => /^([A-Z0-9_]+)=(\S+)/.exec(l))
-      .filter(Boolean)
-      .map((m) => [m[1], m[2]])
-  )
-}
-
-function toolsDir() {
-  if (process.env.TOOLS_DIR) return process.env.TOOLS_DIR
-  const out = execFileSync('bash', [join(ROOT, 'scripts', 'test-tools.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024
-  })
-  return out.trim().split('\n').pop()
-}
-
-function run(file, args, env = process.env) {
-  const startedAt = Date.now()
-  return new Promise((done) => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    child.on('error', (err) => done({ code: 127, out: String(err), wallMs: 0 }))
-    child.on('close', (code) => done({ code: code ?? 1, out, wallMs: Date.now() - startedAt }))
-  })
-}
-
-const lastLine = (text) => text.trim().split('\n').pop() ?? ''
-
 /** A container of the `crash` workload that has exited: restarted, or terminated non-zero. */
 const crashed = (pod) =>
   pod.metadata.name.startsWith('crash-') &&
   (pod.status?.containerStatuses ?? []).some(
     (c) => c.restartCount > 0 || (c.state?.terminated && c.state.terminated.exitCode !== 0)
   )
-
-function podPoller(kubectl, kubeconfig, ns) {
-  const state = { polls: 0, crashAt: undefined, stopped: false }
-  const loop = (async () => {
-    while (!state.stopped && state.crashAt === undefined) {
-      const started = Date.now()
-      const r = await run(kubectl, [
-        '--kubeconfig',
-        kubeconfig,
-        'get',
-        'pods',
-        '-n',
-        ns,
-        '-o',
-        'json'
-      ])
-      state.polls++
-      if (r.code === 0 && (JSON.parse(r.out).items ?? []).some(crashed)) state.crashAt = Date.now()
-      const wait = POLL_MS - (Date.now() - started)
-      if (wait > 0) await new Promise((res) => setTimeout(res, wait))
-    }
-  })()
-  return {
-    state,
-    stop: async () => {
-      state.stopped = true
-      await loop
-    }
-  }
-}
 
 /** A namespace whose pods all go to the real node. */
 async function realNamespace(ctx, ns) {
@@ -153,7 +93,7 @@ async function preview(ctx, label, ns, crash) {
     'github-token': '',
     'wait-timeout': '5m'
   }
-  const poller = crash ? podPoller(ctx.kubectl, ctx.kubeconfig, ns) : undefined
+  const poller = crash ? podPoller(ctx.kubectl, ctx.kubeconfig, ns, crashed, POLL_MS) : undefined
   const r = await runAction(runner(dir, ctx.kubeconfig), inputs, process.env.PATH ?? '', 360_000)
   await poller?.stop()
   const deploy = stepOf(r.report, 'deploy')
@@ -179,7 +119,7 @@ async function contrasts(ctx) {
   const helm = join(ctx.tools, 'helm')
   const install = async (ns, extra) => {
     await realNamespace(ctx, ns)
-    return run(helm, [
+    return runToEnd(helm, [
       'upgrade',
       '--install',
       RELEASE,
@@ -202,7 +142,7 @@ async function contrasts(ctx) {
     const ns = `bench-rollout-${ctx.stamp}`
     const first = await install(ns, [])
     if (first.code !== 0) return first
-    return run(ctx.kubectl, [
+    return runToEnd(ctx.kubectl, [
       '--kubeconfig',
       ctx.kubeconfig,
       'rollout',
