@@ -414,7 +414,10 @@ function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limi
     const waiting = c.status.state?.waiting
     if (waiting?.reason) {
       const last = c.status.lastState?.terminated
-      const detail = waiting.message || (last ? `last ${exitText(last)}` : waiting.reason)
+      // The last exit says why it waits (a back-off message alone does not).
+      const detail =
+        [waiting.message, last && `last ${exitText(last)}`].filter(Boolean).join('; ') ||
+        waiting.reason
       return finding(
         'progressing',
         waiting.reason,

@@ -482,6 +482,9 @@ const handWritten: Case[] = [
       state: 'progressing',
       reason: 'CrashLoopBackOff',
       restarts: 1,
+      // The back-off message alone does not say why: the last exit does.
+      message:
+        'container backend: back-off 20s restarting failed container=backend pod=backend-7c9d5b6f4d-abcde_preview(uid-pod-backend-7c9d5b6f4d-abcde); last exit code 1',
       unhealthyPods: ['backend-7c9d5b6f4d-abcde']
     }
   },
