@@ -35,27 +35,14 @@ export const DEFAULT_CRASH_LOOP_RESTARTS = 2
 /** The resource types of the list `evaluate` reads, in the order kubectl is asked for them. */
 export function resourcesFor(kinds: Iterable<WorkloadKind>): string[] {
   const want = new Set(kinds)
-  const out: string[] = []
-  if (want.has('Deployment')) out.push('deployments', 'replicasets')
-  if (want.has('StatefulSet')) out.push('statefulsets')
-  if (want.has('DaemonSet')) out.push('daemonsets')
-  if (want.has('Job')) out.push('jobs')
-  out.push('pods')
-  if (want.has('APIService')) out.push('apiservices')
-  return out
-}
-
-const WORKLOAD_API: Record<WorkloadKind, string> = {
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  Job: 'batch/v1',
-  Pod: 'v1',
-  APIService: 'apiregistration.k8s.io/v1'
+  // Pods always: every workload but an APIService is judged by its pods.
+  return Object.entries(KINDS).flatMap(([kind, rule]) =>
+    want.has(kind as WorkloadKind) || kind === 'Pod' ? rule.resources : []
+  )
 }
 
 function isWorkloadKind(kind: string): kind is WorkloadKind {
-  return Object.hasOwn(WORKLOAD_API, kind)
+  return Object.hasOwn(KINDS, kind)
 }
 
 /**
@@ -71,7 +58,7 @@ export function workloadsOf(
   const out: WorkloadRef[] = []
   for (const o of objects) {
     if (!isWorkloadKind(o.kind)) continue
-    if (o.apiVersion && o.apiVersion !== WORKLOAD_API[o.kind]) continue
+    if (o.apiVersion && o.apiVersion !== KINDS[o.kind].api) continue
     const ref: WorkloadRef = {
       kind: o.kind,
       name: o.name,
@@ -264,194 +251,281 @@ function timeOf(text: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t
 }
 
-function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limits): PodFinding {
-  const name = pod.metadata.name ?? '?'
-  const finding = (
-    state: PodState,
-    reason?: string,
-    message?: string,
-    summary?: string,
-    failedAs?: string
-  ): PodFinding => ({
-    pod,
-    name,
-    state,
-    reason,
-    message,
-    summary,
-    failedAs,
-    current
-  })
-  const of = (c: Container) => `${c.label} of pod ${name}`
-  if (pod.status?.phase === 'Succeeded') return finding('healthy', 'Completed')
-  const containers = containersOf(pod)
+/** What one pod check found: the pod's state and the words for it. */
+type Found = Omit<PodFinding, 'pod' | 'name' | 'current'>
 
+/** What every pod check reads: the pod, its containers (init first) and the limits. */
+interface PodView {
+  pod: KubeObject
+  name: string
+  containers: Container[]
+  now: number
+  limits: Limits
+  /** `container x of pod y`. */
+  of: (c: Container) => string
+  failedPhase: boolean
+  /** How a pod that ran and failed counts: final once the rollout had completed, else not yet. */
+  ranAndFailed: PodState
+}
+
+/** One rule of `inspectPod`: a finding when the rule applies to the pod, else undefined. */
+interface PodCheck {
+  name: string
+  check: (v: PodView) => Found | undefined
+}
+
+/** The first of `containers` for which `pick` finds something. */
+function firstOf<T>(containers: Container[], pick: (c: Container) => T | undefined): T | undefined {
   for (const c of containers) {
-    const waiting = c.status.state?.waiting
-    if (waiting?.reason && WILL_NOT_HEAL.has(waiting.reason)) {
-      return finding(
-        'failed',
-        waiting.reason,
-        about(name, c.label, oneLine(waiting.message || waiting.reason)),
-        `${waiting.reason} in ${of(c)}`
-      )
-    }
+    const found = pick(c)
+    if (found !== undefined) return found
   }
-  for (const c of containers) {
-    const oom = [c.status.state?.terminated, c.status.lastState?.terminated].find(
-      (t) => t?.reason === 'OOMKilled'
-    )
-    if (oom) {
-      const limit = c.spec?.resources?.limits?.memory
-      const what = `killed for running out of memory${limit ? ` (limit ${limit})` : ''}, ${exitText(oom)}`
-      return finding(
-        'failed',
-        'OOMKilled',
-        about(name, c.label, what),
-        `${of(c)} ran out of memory${limit ? ` (limit ${limit})` : ''}`
-      )
-    }
-  }
-  for (const c of containers) {
-    const waiting = c.status.state?.waiting
-    const restarts = c.status.restartCount ?? 0
-    // Between back-offs a real kubelet mostly shows the container as terminated, and shows the
-    // CrashLoopBackOff wait only briefly: a poll must not have to catch that moment.
-    const down = c.status.state?.terminated
-    if (
-      down &&
-      (down.exitCode ?? 0) !== 0 &&
-      restarts >= limits.restarts &&
-      pod.spec?.restartPolicy !== 'Never' &&
-      pod.status?.phase !== 'Failed'
-    ) {
-      return finding(
-        'failed',
-        'CrashLoopBackOff',
-        about(name, c.label, `${exitText(down)} again after ${restarts} restarts`),
-        `${of(c)} is in CrashLoopBackOff (exit code ${down.exitCode ?? 'unknown'})`
-      )
-    }
-    if (waiting?.reason === 'CrashLoopBackOff' && restarts >= limits.restarts) {
-      const last = c.status.lastState?.terminated
-      const what = `${oneLine(waiting.message || 'back-off restarting failed container')}${last ? `; ${exitText(last)}` : ''}`
-      return finding(
-        'failed',
-        'CrashLoopBackOff',
-        about(name, c.label, what),
-        `${of(c)} is in CrashLoopBackOff${last?.exitCode !== undefined ? ` (exit code ${last.exitCode})` : ''}`
-      )
-    }
-  }
-  // Once the rollout has completed, any restart is a failure: the pod was Ready and fell over.
-  if (limits.settled) {
-    for (const c of containers) {
-      const before = limits.settled.get(containerKey(pod, c))
-      const restarts = c.status.restartCount ?? 0
-      if (before !== undefined && restarts > before) {
+  return undefined
+}
+
+/**
+ * The checks of one pod, in priority order: the first that applies decides. Failures that will
+ * not heal come first, then what may pass (scheduling, a pod that ran and failed, which its
+ * siblings may replace), then, for a pod not ready yet, what it is waiting for.
+ */
+const POD_CHECKS: readonly PodCheck[] = [
+  {
+    name: 'completed',
+    check: (v) =>
+      v.pod.status?.phase === 'Succeeded' ? { state: 'healthy', reason: 'Completed' } : undefined
+  },
+  {
+    name: 'image or container config that will not heal',
+    check: (v) =>
+      firstOf(v.containers, (c) => {
+        const waiting = c.status.state?.waiting
+        if (!waiting?.reason || !WILL_NOT_HEAL.has(waiting.reason)) return undefined
+        return {
+          state: 'failed',
+          reason: waiting.reason,
+          message: about(v.name, c.label, oneLine(waiting.message || waiting.reason)),
+          summary: `${waiting.reason} in ${v.of(c)}`
+        }
+      })
+  },
+  {
+    name: 'out of memory',
+    check: (v) =>
+      firstOf(v.containers, (c) => {
+        const oom = [c.status.state?.terminated, c.status.lastState?.terminated].find(
+          (t) => t?.reason === 'OOMKilled'
+        )
+        if (!oom) return undefined
+        const limit = c.spec?.resources?.limits?.memory
+        const what = `killed for running out of memory${limit ? ` (limit ${limit})` : ''}, ${exitText(oom)}`
+        return {
+          state: 'failed',
+          reason: 'OOMKilled',
+          message: about(v.name, c.label, what),
+          summary: `${v.of(c)} ran out of memory${limit ? ` (limit ${limit})` : ''}`
+        }
+      })
+  },
+  {
+    name: 'crash loop',
+    check: (v) =>
+      firstOf(v.containers, (c): Found | undefined => {
+        const waiting = c.status.state?.waiting
+        const restarts = c.status.restartCount ?? 0
+        // Between back-offs a real kubelet mostly shows the container as terminated, and shows
+        // the CrashLoopBackOff wait only briefly: a poll must not have to catch that moment.
+        const down = c.status.state?.terminated
+        if (
+          down &&
+          (down.exitCode ?? 0) !== 0 &&
+          restarts >= v.limits.restarts &&
+          v.pod.spec?.restartPolicy !== 'Never' &&
+          !v.failedPhase
+        ) {
+          return {
+            state: 'failed',
+            reason: 'CrashLoopBackOff',
+            message: about(v.name, c.label, `${exitText(down)} again after ${restarts} restarts`),
+            summary: `${v.of(c)} is in CrashLoopBackOff (exit code ${down.exitCode ?? 'unknown'})`
+          }
+        }
+        if (waiting?.reason !== 'CrashLoopBackOff' || restarts < v.limits.restarts) return undefined
+        const last = c.status.lastState?.terminated
+        const what = `${oneLine(waiting.message || 'back-off restarting failed container')}${last ? `; ${exitText(last)}` : ''}`
+        return {
+          state: 'failed',
+          reason: 'CrashLoopBackOff',
+          message: about(v.name, c.label, what),
+          summary: `${v.of(c)} is in CrashLoopBackOff${last?.exitCode !== undefined ? ` (exit code ${last.exitCode})` : ''}`
+        }
+      })
+  },
+  {
+    // Once the rollout has completed, any restart is a failure: the pod was Ready and fell over.
+    name: 'restarted after the rollout completed',
+    check: (v) =>
+      firstOf(v.containers, (c) => {
+        const before = v.limits.settled?.get(containerKey(v.pod, c))
+        const restarts = c.status.restartCount ?? 0
+        if (before === undefined || restarts <= before) return undefined
         const last = c.status.lastState?.terminated
         const what = `restarted after the rollout completed (restarts ${before} → ${restarts})${last ? `; last ${exitText(last)}` : ''}`
-        return finding(
-          'failed',
-          'Restarted',
-          about(name, c.label, what),
-          `${of(c)} restarted${last ? ` (${exited(last)})` : ''}`
-        )
+        return {
+          state: 'failed',
+          reason: 'Restarted',
+          message: about(v.name, c.label, what),
+          summary: `${v.of(c)} restarted${last ? ` (${exited(last)})` : ''}`
+        }
+      })
+  },
+  {
+    name: 'unschedulable',
+    check: (v) => {
+      const scheduled = condition(v.pod, 'PodScheduled')
+      if (scheduled?.status !== 'False' || scheduled.reason !== 'Unschedulable') return undefined
+      const since = timeOf(scheduled.lastTransitionTime) ?? timeOf(v.pod.metadata.creationTimestamp)
+      const expired = since !== undefined && v.now - since >= v.limits.grace
+      return {
+        state: expired ? 'failed' : 'progressing',
+        reason: 'Unschedulable',
+        message: `pod ${v.name}: ${oneLine(scheduled.message || 'no node can run it')}`,
+        summary: `pod ${v.name} fits on no node`
+      }
+    }
+  },
+  // A pod that ran and failed is judged with its siblings: a replacement may yet work. With
+  // restartPolicy Never a container that exited non-zero is final even while others run.
+  {
+    name: 'pod failed, with the reason of the pod',
+    check: (v) => {
+      const reason = v.pod.status?.reason
+      if (!v.failedPhase || !reason) return undefined
+      return {
+        state: v.ranAndFailed,
+        reason,
+        message: `pod ${v.name}: ${oneLine(v.pod.status?.message || reason)}`,
+        summary: `pod ${v.name} failed (${reason})`,
+        failedAs: `pod/${reason}`
+      }
+    }
+  },
+  {
+    name: 'container exited non-zero in a pod that failed or never restarts',
+    check: (v) => {
+      if (!v.failedPhase && v.pod.spec?.restartPolicy !== 'Never') return undefined
+      const broke = v.containers.find((c) => (c.status.state?.terminated?.exitCode ?? 0) !== 0)
+      const t = broke?.status.state?.terminated
+      if (!broke || !t) return undefined
+      return {
+        state: v.ranAndFailed,
+        reason: t.reason || 'Error',
+        message: about(v.name, broke.label, exitText(t)),
+        summary: `${v.of(broke)} ${exited(t)}`,
+        failedAs: `${broke.label}/${t.exitCode}`
+      }
+    }
+  },
+  {
+    name: 'pod failed',
+    check: (v) =>
+      v.failedPhase
+        ? {
+            state: v.ranAndFailed,
+            reason: 'Failed',
+            message: `pod ${v.name}: ${oneLine(v.pod.status?.message || 'failed')}`,
+            summary: `pod ${v.name} failed`,
+            failedAs: 'pod/Failed'
+          }
+        : undefined
+  },
+  { name: 'ready', check: (v) => (isReady(v.pod) ? { state: 'healthy' } : undefined) },
+  // Not ready yet: say what it is waiting for, as `kubectl get pods` would.
+  {
+    name: 'container waiting',
+    check: (v) =>
+      firstOf(v.containers, (c) => {
+        const waiting = c.status.state?.waiting
+        if (!waiting?.reason) return undefined
+        const last = c.status.lastState?.terminated
+        // The last exit says why it waits (a back-off message alone does not).
+        const detail =
+          [waiting.message, last && `last ${exitText(last)}`].filter(Boolean).join('; ') ||
+          waiting.reason
+        return {
+          state: 'progressing',
+          reason: waiting.reason,
+          message: about(v.name, c.label, oneLine(detail)),
+          summary: `${v.of(c)} is in ${waiting.reason}`
+        }
+      })
+  },
+  {
+    name: 'container exited non-zero',
+    check: (v) =>
+      firstOf(v.containers, (c) => {
+        const t = c.status.state?.terminated
+        if (!t || (t.exitCode ?? 0) === 0) return undefined
+        return {
+          state: 'progressing',
+          reason: t.reason || 'Error',
+          message: about(v.name, c.label, exitText(t)),
+          summary: `${v.of(c)} ${exited(t)}`
+        }
+      })
+  },
+  {
+    name: 'not ready, with the reason of the Ready condition',
+    check: (v) => {
+      const ready = condition(v.pod, 'Ready')
+      if (!ready?.reason) return undefined
+      return {
+        state: 'progressing',
+        reason: ready.reason,
+        message: `pod ${v.name}: ${oneLine(ready.message || ready.reason)}`,
+        summary: `pod ${v.name} is not ready (${ready.reason})`
+      }
+    }
+  },
+  {
+    name: 'phase',
+    check: (v) => {
+      const phase = (v.pod.status?.phase || 'pending').toLowerCase()
+      return {
+        state: 'progressing',
+        reason: v.pod.status?.phase || 'Pending',
+        message: `pod ${v.name} is ${phase}`,
+        summary: `pod ${v.name} is ${phase === 'running' ? 'running but not ready' : phase}`
       }
     }
   }
+]
 
-  const scheduled = condition(pod, 'PodScheduled')
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    const since = timeOf(scheduled.lastTransitionTime) ?? timeOf(pod.metadata.creationTimestamp)
-    const expired = since !== undefined && now - since >= limits.grace
-    const message = `pod ${name}: ${oneLine(scheduled.message || 'no node can run it')}`
-    return finding(
-      expired ? 'failed' : 'progressing',
-      'Unschedulable',
-      message,
-      `pod ${name} fits on no node`
-    )
-  }
-
-  // A pod that ran and failed is judged with its siblings: a replacement may yet work. With
-  // restartPolicy Never a container that exited non-zero is final even while others run.
-  // Once the rollout has completed, a pod that was Ready then and has failed since is final.
+/** The first of `POD_CHECKS` that applies to the pod decides its finding. */
+function inspectPod(pod: KubeObject, current: boolean, now: number, limits: Limits): PodFinding {
+  const name = pod.metadata.name ?? '?'
+  const containers = containersOf(pod)
   const failedPhase = pod.status?.phase === 'Failed'
+  // Once the rollout has completed, a pod that was Ready then and has failed since is final.
   const fellOver =
     limits.settled !== undefined &&
     failedPhase &&
     containers.some((c) => limits.settled?.has(containerKey(pod, c)))
-  const ranAndFailed = fellOver ? 'failed' : 'progressing'
-  if (failedPhase && pod.status?.reason) {
-    const reason = pod.status.reason
-    const message = `pod ${name}: ${oneLine(pod.status.message || reason)}`
-    return finding(ranAndFailed, reason, message, `pod ${name} failed (${reason})`, `pod/${reason}`)
+  const view: PodView = {
+    pod,
+    name,
+    containers,
+    now,
+    limits,
+    of: (c) => `${c.label} of pod ${name}`,
+    failedPhase,
+    ranAndFailed: fellOver ? 'failed' : 'progressing'
   }
-  if (failedPhase || pod.spec?.restartPolicy === 'Never') {
-    const broke = containers.find((c) => (c.status.state?.terminated?.exitCode ?? 0) !== 0)
-    const t = broke?.status.state?.terminated
-    if (broke && t) {
-      const reason = t.reason || 'Error'
-      return finding(
-        ranAndFailed,
-        reason,
-        about(name, broke.label, exitText(t)),
-        `${of(broke)} ${exited(t)}`,
-        `${broke.label}/${t.exitCode}`
-      )
-    }
-    if (failedPhase) {
-      const message = `pod ${name}: ${oneLine(pod.status?.message || 'failed')}`
-      return finding(ranAndFailed, 'Failed', message, `pod ${name} failed`, 'pod/Failed')
-    }
+  for (const { check } of POD_CHECKS) {
+    const found = check(view)
+    if (found) return { pod, name, current, ...found }
   }
-
-  if (isReady(pod)) return finding('healthy')
-
-  // Not ready yet: say what it is waiting for, as `kubectl get pods` would.
-  for (const c of containers) {
-    const waiting = c.status.state?.waiting
-    if (waiting?.reason) {
-      const last = c.status.lastState?.terminated
-      // The last exit says why it waits (a back-off message alone does not).
-      const detail =
-        [waiting.message, last && `last ${exitText(last)}`].filter(Boolean).join('; ') ||
-        waiting.reason
-      return finding(
-        'progressing',
-        waiting.reason,
-        about(name, c.label, oneLine(detail)),
-        `${of(c)} is in ${waiting.reason}`
-      )
-    }
-  }
-  for (const c of containers) {
-    const t = c.status.state?.terminated
-    if (t && (t.exitCode ?? 0) !== 0)
-      return finding(
-        'progressing',
-        t.reason || 'Error',
-        about(name, c.label, exitText(t)),
-        `${of(c)} ${exited(t)}`
-      )
-  }
-  const ready = condition(pod, 'Ready')
-  if (ready?.reason) {
-    return finding(
-      'progressing',
-      ready.reason,
-      `pod ${name}: ${oneLine(ready.message || ready.reason)}`,
-      `pod ${name} is not ready (${ready.reason})`
-    )
-  }
-  const phase = (pod.status?.phase || 'pending').toLowerCase()
-  return finding(
-    'progressing',
-    pod.status?.phase || 'Pending',
-    `pod ${name} is ${phase}`,
-    `pod ${name} is ${phase === 'running' ? 'running but not ready' : phase}`
-  )
+  // The last check (`phase`) always applies.
+  throw new Error('no pod check applied')
 }
 
 // ---- One workload ----
@@ -824,6 +898,60 @@ export function settledOf(state: ClusterState): Settled {
   return out
 }
 
+/** What judging one workload reads besides its own object. */
+interface Judging {
+  index: ClusterIndex
+  now: number
+  limits: Limits
+  memory: PollMemory
+}
+
+/** The rules of one workload kind. */
+interface KindRule {
+  /** Its apiVersion: an object of the same kind from another API group is not ours to judge. */
+  api: string
+  /** The resource types kubectl is asked for when the release has a workload of this kind. */
+  resources: string[]
+  judge: (ref: WorkloadRef, obj: KubeObject, j: Judging) => Verdict
+}
+
+/** A workload judged by its rollout status and the findings of its pods. */
+function byRollout(rolloutOf: (o: KubeObject, index: ClusterIndex) => Rollout): KindRule['judge'] {
+  return (ref, obj, { index, now, limits, memory }) => {
+    const rollout = rolloutOf(obj, index)
+    const counted = rollout.pods.filter((p) => !isDisplaced(p.pod))
+    const findings = counted.map((p) => inspectPod(p.pod, p.current, now, limits))
+    const restarts = counted.reduce((n, p) => n + restartsOf(p.pod), 0)
+    return verdictOf(ref, rollout, findings, restarts, memory.for(ref))
+  }
+}
+
+/** The rollout rules, by kind, in the order kubectl is asked for their resources. */
+const KINDS: Record<WorkloadKind, KindRule> = {
+  Deployment: {
+    api: 'apps/v1',
+    resources: ['deployments', 'replicasets'],
+    judge: byRollout(deploymentRollout)
+  },
+  StatefulSet: {
+    api: 'apps/v1',
+    resources: ['statefulsets'],
+    judge: byRollout(statefulSetRollout)
+  },
+  DaemonSet: { api: 'apps/v1', resources: ['daemonsets'], judge: byRollout(daemonSetRollout) },
+  Job: { api: 'batch/v1', resources: ['jobs'], judge: byRollout(jobRollout) },
+  Pod: {
+    api: 'v1',
+    resources: ['pods'],
+    judge: (ref, obj, { now, limits }) => podVerdict(ref, obj, now, limits)
+  },
+  APIService: {
+    api: 'apiregistration.k8s.io/v1',
+    resources: ['apiservices'],
+    judge: (ref, obj) => apiServiceVerdict(ref, obj)
+  }
+}
+
 /**
  * One verdict per workload, in the order given. `now` (epoch ms) measures how long a pod has
  * been unschedulable.
@@ -858,19 +986,6 @@ export function evaluate(
         unhealthyPods: []
       }
     }
-    if (ref.kind === 'Pod') return podVerdict(ref, obj, now, limits)
-    if (ref.kind === 'APIService') return apiServiceVerdict(ref, obj)
-    const rollout =
-      ref.kind === 'Deployment'
-        ? deploymentRollout(obj, index)
-        : ref.kind === 'StatefulSet'
-          ? statefulSetRollout(obj, index)
-          : ref.kind === 'DaemonSet'
-            ? daemonSetRollout(obj, index)
-            : jobRollout(obj, index)
-    const counted = rollout.pods.filter((p) => !isDisplaced(p.pod))
-    const findings = counted.map((p) => inspectPod(p.pod, p.current, now, limits))
-    const restarts = counted.reduce((n, p) => n + restartsOf(p.pod), 0)
-    return verdictOf(ref, rollout, findings, restarts, memory.for(ref))
+    return KINDS[ref.kind].judge(ref, obj, { index, now, limits, memory })
   })
 }

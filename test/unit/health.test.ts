@@ -941,6 +941,14 @@ describe('workloadsOf', () => {
     ])
     expect(resourcesFor(['Job'])).toEqual(['jobs', 'pods'])
     expect(resourcesFor([])).toEqual(['pods'])
+    expect(resourcesFor(['APIService', 'Job', 'DaemonSet', 'Deployment'])).toEqual([
+      'deployments',
+      'replicasets',
+      'daemonsets',
+      'jobs',
+      'pods',
+      'apiservices'
+    ])
   })
 })
 
