@@ -287,75 +287,131 @@ function helmSection(
   }
 }
 
-/**
- * Gathers diagnostics for a failed run. Never throws; every failure to collect something is
- * reported in the section it would have filled.
- */
-export async function collectDiagnostics(opts: DiagnosticsOptions): Promise<DiagnosticSection[]> {
-  const { kubectl, helm, minikube, namespace, release, deadline } = opts
-  const tailLines = opts.tailLines ?? DEFAULT_TAIL_LINES
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
-  try {
-    const planned: Planned[] = []
-    let clusterAnswered = false
-    if (kubectl) {
-      planned.push({
-        title: `Events in ${namespace}`,
-        cap: 96 * KiB,
-        keep: 'tail',
-        collect: async (t) => {
-          let list: { items: KubeEvent[] }
-          try {
-            list = await kubectl.getJson<KubeEvent>('events', namespace, t)
-          } catch (err) {
-            throw new Error(`kubectl get events failed: ${errorMessage(err)}`)
-          }
-          clusterAnswered = true
-          return list.items.length > 0
-            ? formatEvents(list.items)
-            : `no events in namespace ${namespace}`
-        }
-      })
-      const pods = [...new Set(opts.unhealthyPods)]
-      for (const pod of pods.slice(0, MAX_PODS))
-        planned.push(...podSections(kubectl, namespace, pod, tailLines))
-      if (pods.length > MAX_PODS) {
-        const rest = pods.slice(MAX_PODS)
-        planned.push({
+/** One collection: the options, and whether the cluster answered (set by the events section). */
+interface Collecting {
+  opts: DiagnosticsOptions
+  tailLines: number
+  cluster: { answered: boolean }
+}
+
+/** One row of `SECTIONS`: the sections it adds to a collection, none when it does not apply. */
+interface SectionRow {
+  what: string
+  /** Collected after the other rows, and only when the cluster answered none of them. */
+  whenNoCluster?: true
+  plan: (c: Collecting) => Planned[]
+}
+
+/** What diagnostics hold, in the order the report shows it. */
+const SECTIONS: readonly SectionRow[] = [
+  {
+    what: 'the events of the namespace',
+    plan: ({ opts: { kubectl, namespace }, cluster }) =>
+      kubectl
+        ? [
+            {
+              title: `Events in ${namespace}`,
+              cap: 96 * KiB,
+              keep: 'tail',
+              collect: async (t) => {
+                let list: { items: KubeEvent[] }
+                try {
+                  list = await kubectl.getJson<KubeEvent>('events', namespace, t)
+                } catch (err) {
+                  throw new Error(`kubectl get events failed: ${errorMessage(err)}`)
+                }
+                cluster.answered = true
+                return list.items.length > 0
+                  ? formatEvents(list.items)
+                  : `no events in namespace ${namespace}`
+              }
+            }
+          ]
+        : []
+  },
+  {
+    what: `describe, logs and previous logs of the first ${MAX_PODS} unhealthy pods`,
+    plan: ({ opts: { kubectl, namespace, unhealthyPods }, tailLines }) =>
+      kubectl
+        ? [...new Set(unhealthyPods)]
+            .slice(0, MAX_PODS)
+            .flatMap((pod) => podSections(kubectl, namespace, pod, tailLines))
+        : []
+  },
+  {
+    what: 'the names of the other unhealthy pods',
+    plan: ({ opts: { kubectl, unhealthyPods } }) => {
+      const rest = [...new Set(unhealthyPods)].slice(MAX_PODS)
+      if (!kubectl || rest.length === 0) return []
+      return [
+        {
           title: `${rest.length} more unhealthy pods`,
           cap: 4 * KiB,
           keep: 'tail',
           collect: async () => `not described, to keep diagnostics short: ${rest.join(', ')}`
-        })
-      }
+        }
+      ]
     }
-    if (helm && release) {
-      planned.push(helmSection(`helm status ${release}`, () => helm.status(release, namespace)))
-      planned.push(helmSection(`helm history ${release}`, () => helm.history(release, namespace)))
-    }
-    const sections = await runAll(planned, deadline)
-    if (minikube && !clusterAnswered) {
-      // No cluster to ask (it did not start, or its API server does not answer): minikube knows why.
-      const more = await runAll(
-        [
-          {
-            title: 'minikube logs --problems',
-            cap: 128 * KiB,
-            keep: 'tail',
-            collect: async (t) => {
-              const r = await minikube.logs(t)
-              const out = `${r.stdout}${r.stderr}`.trim()
-              if (r.exitCode !== 0)
-                return `minikube logs --problems failed with exit code ${r.exitCode}:\n${out}`
-              return out === '' ? 'minikube reported no problems' : out
+  },
+  {
+    what: 'the status of the release',
+    plan: ({ opts: { helm, release, namespace } }) =>
+      helm && release
+        ? [helmSection(`helm status ${release}`, () => helm.status(release, namespace))]
+        : []
+  },
+  {
+    what: 'the history of the release',
+    plan: ({ opts: { helm, release, namespace } }) =>
+      helm && release
+        ? [helmSection(`helm history ${release}`, () => helm.history(release, namespace))]
+        : []
+  },
+  {
+    // No cluster to ask (it did not start, or its API server does not answer): minikube knows why.
+    what: "minikube's problems",
+    whenNoCluster: true,
+    plan: ({ opts: { minikube } }) =>
+      minikube
+        ? [
+            {
+              title: 'minikube logs --problems',
+              cap: 128 * KiB,
+              keep: 'tail',
+              collect: async (t) => {
+                const r = await minikube.logs(t)
+                const out = `${r.stdout}${r.stderr}`.trim()
+                if (r.exitCode !== 0)
+                  return `minikube logs --problems failed with exit code ${r.exitCode}:\n${out}`
+                return out === '' ? 'minikube reported no problems' : out
+              }
             }
-          }
-        ],
-        deadline
-      )
-      sections.push(...more)
+          ]
+        : []
+  }
+]
+
+/**
+ * Gathers diagnostics for a failed run, as `SECTIONS` lists them. Never throws; every failure
+ * to collect something is reported in the section it would have filled.
+ */
+export async function collectDiagnostics(opts: DiagnosticsOptions): Promise<DiagnosticSection[]> {
+  try {
+    const c: Collecting = {
+      opts,
+      tailLines: opts.tailLines ?? DEFAULT_TAIL_LINES,
+      cluster: { answered: false }
     }
-    return shareOut(sections, maxBytes)
+    const collect = (whenNoCluster: boolean) =>
+      runAll(
+        SECTIONS.filter((row) => (row.whenNoCluster ?? false) === whenNoCluster).flatMap((row) =>
+          row.plan(c)
+        ),
+        opts.deadline
+      )
+    const sections = await collect(false)
+    if (!c.cluster.answered) sections.push(...(await collect(true)))
+    return shareOut(sections, opts.maxBytes ?? DEFAULT_MAX_BYTES)
   } catch (err) {
     return [
       { title: 'Diagnostics', body: redact(`could not collect diagnostics: ${errorMessage(err)}`) }

@@ -223,6 +223,27 @@ describe('collectDiagnostics', () => {
     expect(kubectl.argvs().filter((a) => a[0] === 'describe')).toHaveLength(1)
   })
 
+  it('describes the first ten unhealthy pods and names the others', async () => {
+    const kubectl = standIn(dir, 'kubectl', [
+      { match: ['get', 'events', '--output', 'json'], stdout: '{"items":[]}' },
+      { match: [], stdout: '' }
+    ])
+    const pods = Array.from({ length: 12 }, (_, i) => `web-${i}`)
+    const sections = await collectDiagnostics({
+      kubectl: new Kubectl(kubectl.path),
+      namespace: 'preview',
+      unhealthyPods: pods,
+      deadline: Date.now() + 30_000
+    })
+    expect(sections.filter((s) => s.title.endsWith(': describe')).map((s) => s.title)).toEqual(
+      pods.slice(0, 10).map((p) => `Pod ${p}: describe`)
+    )
+    expect(sections.at(-1)).toEqual({
+      title: '2 more unhealthy pods',
+      body: 'not described, to keep diagnostics short: web-10, web-11'
+    })
+  })
+
   it('turns a failing kubectl call into a section and asks minikube when the cluster does not answer', async () => {
     const refused =
       'The connection to the server 192.168.49.2:8443 was refused - did you specify the right host or port?\n'
