@@ -382,9 +382,18 @@ interface Layout {
   note?: string
 }
 
-const TAIL_PREFIX_RESERVE = 48
-const NOTE_RESERVE = 600
-const MIN_SECTION_BYTES = 400
+/** Less than this is not a useful tail (about a dozen log lines): the section is left out. */
+const MIN_SECTION_BYTES = 1024
+
+/** `_Diagnostics trimmed …_`: which sections were cut to their tails, which left out. */
+function trimNote(shortened: string[], dropped: string[], link: string): string {
+  const what: string[] = []
+  if (shortened.length > 0) {
+    what.push(`${shortened.map((t) => text(t, 60)).join(', ')} cut to the last lines`)
+  }
+  if (dropped.length > 0) what.push(`${dropped.map((t) => text(t, 60)).join(', ')} left out`)
+  return `_Diagnostics trimmed to fit the size limit: ${what.join('; ')}. All of it is in ${link}._`
+}
 
 /**
  * The job summary or comment for `report`, never longer than `opts.limit` bytes. When it would
@@ -411,7 +420,9 @@ export function renderMarkdown(report: Report, opts: RenderOptions): string {
     image: once(imageRow)
   }
 
-  const assemble = (l: Layout): string => {
+  // The text before redaction: redaction only ever shortens it (a secret of three characters or
+  // more becomes `***`), so a size measured here bounds the size of the result.
+  const compose = (l: Layout): string => {
     const blocks: string[] = [...head, ...tables(report, l.rowCap, rows)]
     if (l.timeline && steps) blocks.push(steps)
     if (l.sections.length > 0 || l.note) {
@@ -420,30 +431,35 @@ export function renderMarkdown(report: Report, opts: RenderOptions): string {
       diag.push(...l.sections.map(details))
       blocks.push(diag.join('\n\n'))
     }
-    return redact(`${marker ? `${marker}\n` : ''}${blocks.join('\n\n')}\n`)
+    return `${marker ? `${marker}\n` : ''}${blocks.join('\n\n')}\n`
   }
+  const assemble = (l: Layout): string => redact(compose(l))
 
   const full = diagnosticSections(report)
   const layout: Layout = { rowCap: allRows, timeline: true, sections: full }
   let out = assemble(layout)
   if (bytes(out) <= limit) return out
 
-  // The diagnostics give way: tails first, then whole sections from the end.
-  const bare = bytes(assemble({ ...layout, sections: [] }))
-  let available = limit - bare - NOTE_RESERVE
-  for (let attempt = 0; attempt < 4 && full.length > 0; attempt++) {
-    const fitted = fitSections(full, available)
-    const shortened = fitted.filter((f, i) => f.body !== full[i]?.body).map((f) => f.title)
-    const dropped = full.slice(fitted.length).map((s) => s.title)
-    const what: string[] = []
-    if (shortened.length > 0) {
-      what.push(`${shortened.map((t) => text(t, 60)).join(', ')} cut to the last lines`)
+  // The diagnostics give way: tails first, then whole sections from the end. What is left for
+  // them is the limit less everything else, the note saying what was trimmed included; each
+  // section then costs its `details` frame and the blank line before it (see fitSections).
+  if (full.length > 0) {
+    const trimmed = (available: number) => {
+      const fitted = fitSections(full, available)
+      const shortened = fitted.filter((f, i) => f.body !== full[i]?.body).map((f) => f.title)
+      const dropped = full.slice(fitted.length).map((s) => s.title)
+      return { fitted, note: trimNote(shortened, dropped, link) }
     }
-    if (dropped.length > 0) what.push(`${dropped.map((t) => text(t, 60)).join(', ')} left out`)
-    const note = `_Diagnostics trimmed to fit the size limit: ${what.join('; ')}. All of it is in ${link}._`
-    out = assemble({ ...layout, sections: fitted, note })
+    const room = (note: string) => limit - bytes(compose({ ...layout, sections: [], note }))
+    // First with room for the longest note there can be (every title named), then, when the
+    // note actually needed leaves more room and the same sections are still trimmed alike,
+    // with that room.
+    const titles = full.map((s) => s.title)
+    let best = trimmed(room(trimNote(titles, titles, link)))
+    const wider = trimmed(room(best.note))
+    if (wider.note === best.note) best = wider
+    out = assemble({ ...layout, sections: best.fitted, note: best.note })
     if (bytes(out) <= limit) return out
-    available -= bytes(out) - limit + 64
   }
 
   // Still too long: the tables themselves are huge. Keep the status line; drop the chart,
@@ -466,17 +482,26 @@ export function renderMarkdown(report: Report, opts: RenderOptions): string {
   return hardCut(out, limit)
 }
 
+/** The bytes `tailFromLineStart` puts before the tail it keeps of `body`, at most. */
+function tailPrefixBytes(body: string): number {
+  const lines = body.split('\n').length
+  return bytes(`[… ${lines} earlier lines cut …]\n`)
+}
+
 /**
- * Sections cut to share `available` bytes: the small ones whole, the large ones to equal tails.
- * Sections are left out from the end while each would get less than a useful tail.
+ * Sections cut to share `available` bytes (their `details` blocks and the blank line before
+ * each included): the small ones whole, the large ones to equal tails. Sections are left out
+ * from the end while each would get less than a useful tail.
  */
 function fitSections(sections: Section[], available: number): Section[] {
   for (let k = sections.length; k > 0; k--) {
     const chosen = sections.slice(0, k)
+    // A block's frame is all of it but the body (its fence as long as the body needs: a tail
+    // never has a longer run of backticks than its body), and a tail adds its prefix.
     const overheads = chosen.map(
-      (s) => bytes(details({ title: s.title, body: '' })) + TAIL_PREFIX_RESERVE + 8
+      (s) => 2 + bytes(details(s)) - bytes(s.body.replace(/\n+$/, '')) + tailPrefixBytes(s.body)
     )
-    const budget = available - overheads.reduce((a, b) => a + b, 0) - 2 * k
+    const budget = available - overheads.reduce((a, b) => a + b, 0)
     if (budget < MIN_SECTION_BYTES * k) continue
     const share = shareBytes(
       chosen.map((s) => bytes(s.body)),

@@ -488,6 +488,21 @@ describe('renderMarkdown', () => {
       }
     )
 
+    test('trimmed diagnostics fill the room the limit leaves, even with long fences', () => {
+      const r = huge()
+      // A run of backticks makes the block's fence longer than usual.
+      r.diagnostics!.sections.push({
+        title: 'fenced',
+        body: Array.from({ length: 5_000 }, (_, i) => `\`\`\`\`\`\`\`\` ${i}`).join('\n')
+      })
+      for (const limit of [COMMENT_LIMIT, SUMMARY_LIMIT, 20_000]) {
+        const md = renderMarkdown(r, { header: 'h', limit, marker: commentMarker('h') })
+        expect(bytes(md)).toBeLessThanOrEqual(limit)
+        expect(bytes(md)).toBeGreaterThan(limit - 1024)
+        expect(md).toContain('<summary>fenced</summary>')
+      }
+    })
+
     test('below a useful tail, sections are left out from the end, and the line says so', () => {
       const r = huge()
       const bare = renderMarkdown(
