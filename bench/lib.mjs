@@ -2,10 +2,8 @@
 // laid out like the real release sites, Kubernetes objects for kubectl's answers, and a runner
 // that starts the bundled action (dist/index.js) under Node 24 the way GitHub does.
 import { spawn, execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import {
   appendFileSync,
-  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -13,12 +11,13 @@ import {
   rmSync,
   writeFileSync
 } from 'node:fs'
-import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import { node24 } from '../scripts/node24.mjs'
+import { startDownloadServer } from '../test/support/download-server.mjs'
+import { writeStandIn } from '../test/support/stand-in-writer.mjs'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const DIST = join(ROOT, 'dist', 'index.js')
@@ -40,158 +39,36 @@ export function tempDir(prefix) {
 
 // ── stand-in programs ──────────────────────────────────────────────────────────────────────
 //
-// `<dir>/<name>` runs a small CommonJS program that appends its call to `<name>.calls.jsonl`
-// ({argv, startedAt, answeredAt, tag}) and answers with the first rule whose `match` entries
-// occur in argv in that order (a string equals an argument, `{ re }` matches one). A rule
-// answers with `stdout`/`stderr`/`exitCode` after `delayMs`, or with the n-th entry of
-// `sequence` on its n-th call (the last one repeats). `tag` names an answer in the record.
-
-const PROGRAM = String.raw`
-const fs = require('node:fs')
-const path = require('node:path')
-const startedAt = Date.now()
-const argv = process.argv.slice(2)
-const fits = (pattern, args) => {
-  let i = 0
-  for (const p of pattern) {
-    const ok = typeof p === 'string' ? (a) => a === p : (a) => new RegExp(p.re).test(a)
-    while (i < args.length && !ok(args[i])) i++
-    if (i++ >= args.length) return false
-  }
-  return true
-}
-// The n-th call of a rule: whoever creates '<rule>.<n>' first owns n, so concurrent calls agree.
-const nth = (index) => {
-  for (let n = 0; ; n++) {
-    try {
-      fs.closeSync(fs.openSync(path.join(config.state, index + '.' + n), 'wx'))
-      return n
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err
-    }
-  }
-}
-const index = config.rules.findIndex((r) => fits(r.match, argv))
-let answer = { exitCode: 1, stderr: 'stand-in ' + config.name + ': no answer for: ' + argv.join(' ') + '\n' }
-if (index >= 0) {
-  const rule = config.rules[index]
-  const n = nth(index)
-  answer = rule.sequence ? rule.sequence[Math.min(n, rule.sequence.length - 1)] : rule
-}
-setTimeout(() => {
-  const answeredAt = Date.now()
-  fs.appendFileSync(config.calls, JSON.stringify({ argv, startedAt, answeredAt, tag: answer.tag }) + '\n')
-  process.stdout.write(answer.stdout || '', () =>
-    process.stderr.write(answer.stderr || '', () => process.exit(answer.exitCode || 0))
-  )
-}, answer.delayMs || 0)
-`
-
-const stored = (m) => (m instanceof RegExp ? { re: m.source } : m)
+// The tests' stand-ins (test/support/stand-in-writer.mjs), recording each call when it is
+// answered: {argv, startedAt, answeredAt, tag}. A rule answers with `stdout`/`stderr`/`exitCode`
+// after `delayMs`, or with the n-th entry of `sequence` on its n-th call (the last one repeats);
+// `tag` names an answer in the record.
 
 export function standIn(dir, name, rules) {
-  const state = join(dir, `.${name}.state`)
-  mkdirSync(state, { recursive: true })
-  const calls = join(dir, `${name}.calls.jsonl`)
-  writeFileSync(calls, '')
-  const config = {
-    name,
-    state,
-    calls,
-    rules: rules.map((r) => ({ ...r, match: r.match.map(stored) }))
-  }
-  const program = join(state, 'program.cjs')
-  writeFileSync(program, `const config = ${JSON.stringify(config)}\n${PROGRAM}`)
-  const path = join(dir, name)
-  // The node running the bench, by absolute path: the action's PATH must not decide it.
-  writeFileSync(path, `#!/bin/sh\nexec '${process.execPath}' '${program}' "$@"\n`)
-  chmodSync(path, 0o755)
-  return {
-    path,
-    dir,
-    calls: () =>
-      readFileSync(calls, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-  }
+  return writeStandIn(dir, name, rules, { recordAnswer: true })
 }
 
 // ── download server ────────────────────────────────────────────────────────────────────────
 
-const sha256 = (b) => createHash('sha256').update(b).digest('hex')
-
-/** A .tar.gz laid out like Helm's releases (`linux-<arch>/helm`), made with the system tar. */
-function helmArchive(program, arch, work) {
-  const dir = join(work, `helm-${arch}`)
-  mkdirSync(join(dir, `linux-${arch}`), { recursive: true })
-  writeFileSync(join(dir, `linux-${arch}`, 'helm'), program, { mode: 0o755 })
-  const out = join(work, `helm-${arch}.tar.gz`)
-  execFileSync('tar', ['-czf', out, '-C', dir, `linux-${arch}`])
-  return readFileSync(out)
-}
-
-/** Serves a Map of path → body on 127.0.0.1 (404 for the rest); its origin and a close(). */
-export async function serveFiles(files) {
-  const server = createServer((req, res) => {
-    const body = files.get(new URL(req.url ?? '/', 'http://localhost').pathname)
-    if (!body) return res.writeHead(404).end('Not Found\n')
-    res.writeHead(200, { 'content-length': body.length }).end(body)
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => {
-      server.closeAllConnections()
-      return new Promise((r) => server.close(() => r()))
-    }
-  }
-}
-
 /**
  * Serves the programs in `programs` (any of minikube, helm, kubectl: a file path each) as the
- * `versions` they are labelled, for each of `arches`, at the URL layouts of GitHub releases
- * (minikube), get.helm.sh and dl.k8s.io, with their checksum files; returns the base URL
- * inputs of the tools served.
+ * `versions` they are labelled, for each of `arches`, with the tests' stand-in for the release
+ * sites (test/support/download-server.mjs); returns the base URL inputs of the tools served.
  */
 export async function startDownloads(
   programs,
-  work,
+  _work,
   versions = VERSIONS,
   arches = ['amd64', 'arm64']
 ) {
-  const files = new Map()
-  const put = (path, body, checksumFile) => {
-    files.set(path, body)
-    files.set(checksumFile.path, Buffer.from(checksumFile.text(sha256(body))))
-  }
-  const read = (tool) => (programs[tool] ? readFileSync(programs[tool]) : undefined)
-  const bodies = { minikube: read('minikube'), helm: read('helm'), kubectl: read('kubectl') }
-  for (const arch of arches) {
-    if (bodies.minikube) {
-      const m = `/minikube/${versions.minikube}/minikube-linux-${arch}`
-      put(m, bodies.minikube, { path: `${m}.sha256`, text: (h) => h })
-    }
-    if (bodies.kubectl) {
-      const k = `/kubectl/${versions.kubectl}/bin/linux/${arch}/kubectl`
-      put(k, bodies.kubectl, { path: `${k}.sha256`, text: (h) => h })
-    }
-    if (bodies.helm) {
-      const name = `helm-${versions.helm}-linux-${arch}.tar.gz`
-      put(`/helm/${name}`, helmArchive(bodies.helm, arch, work), {
-        path: `/helm/${name}.sha256sum`,
-        text: (h) => `${h}  ${name}\n`
-      })
-    }
-  }
-  const server = await serveFiles(files)
+  const served = Object.keys(programs).filter((tool) => programs[tool])
+  const server = await startDownloadServer({
+    tools: Object.fromEntries(served.map((tool) => [tool, { [versions[tool]]: programs[tool] }])),
+    arches
+  })
   return {
-    inputs: Object.fromEntries(
-      Object.keys(bodies)
-        .filter((tool) => bodies[tool])
-        .map((tool) => [`${tool}-base-url`, `${server.origin}/${tool}`])
-    ),
-    close: server.close
+    inputs: Object.fromEntries(served.map((tool) => [`${tool}-base-url`, server.urls[tool]])),
+    close: () => server.close()
   }
 }
 
