@@ -44,6 +44,12 @@ export async function ensureNamespace(
     if (made === 'created') return { created: true, ours: true }
     found = await kubectl.namespace(o.namespace)
   }
+  if (found?.terminating) {
+    // Nothing can be created in it until it is gone (a pull request reopened right after closing).
+    throw new Error(
+      `namespace ${o.namespace} is still being deleted; run the job again once it is gone`
+    )
+  }
   if (!createdFor(found?.labels, repository)) return { created: false, ours: false }
   await kubectl.label('namespace', o.namespace, labels)
   await kubectl.annotate('namespace', o.namespace, annotations)

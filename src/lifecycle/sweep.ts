@@ -36,7 +36,8 @@ export async function listPreviews(
   const selector = repositorySelector(repository)
   const namespaces = await kubectl.namespaces(`${selector},${LABEL.managedBy}=${MANAGED_BY}`)
   const previews: Preview[] = namespaces
-    .filter((ns) => createdFor(ns.labels, repository))
+    // One being deleted is already on its way out: nothing to sweep.
+    .filter((ns) => createdFor(ns.labels, repository) && !ns.terminating)
     .map((ns) => ({
       namespace: ns.name,
       release: ns.annotations?.[ANNOTATION.release] || undefined,

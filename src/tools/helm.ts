@@ -26,7 +26,8 @@ export interface UpgradeOptions extends ValuesOptions {
   helmMajor: number
   /**
    * Labels of the release (`--labels`, Helm 3.13 and later: see `supportsReleaseLabels`),
-   * merged with the ones it has; `null` removes one. Keys and values are valid label text.
+   * merged with the ones it has. `null` clears one to an empty value: Helm's own `key=null`
+   * unsets a label on upgrade but is kept as the text `null` on a first install.
    */
   labels?: Readonly<Record<string, string | null>>
 }
@@ -90,7 +91,7 @@ export function upgradeArgs(o: UpgradeOptions): string[] {
 }
 
 function labelsArgs(labels: UpgradeOptions['labels']): string[] {
-  const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v ?? 'null'}`)
+  const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v ?? ''}`)
   return pairs.length > 0 ? ['--labels', pairs.join(',')] : []
 }
 
@@ -110,8 +111,21 @@ export interface ReleaseEntry {
   status: string
 }
 
+/** Deployed, failed and pending releases (Helm 4 has no `--all`), more than the 256 of a page. */
 export function listArgs(selector: string): string[] {
-  return ['list', '--all-namespaces', '--all', '--selector', selector, '--output', 'json']
+  return [
+    'list',
+    '--all-namespaces',
+    '--deployed',
+    '--failed',
+    '--pending',
+    '--max',
+    '1000',
+    '--selector',
+    selector,
+    '--output',
+    'json'
+  ]
 }
 
 export function uninstallArgs(release: string, namespace: string, timeoutMs: number): string[] {

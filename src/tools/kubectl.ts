@@ -46,6 +46,21 @@ export function namespaceManifest(
   })
 }
 
+/** A namespace as the lifecycle reads it: its metadata, and whether it is being deleted. */
+export interface NamespaceInfo extends ObjectMeta {
+  terminating: boolean
+}
+
+interface NamespaceObject {
+  metadata: ObjectMeta
+  status?: { phase?: string }
+}
+
+const namespaceInfo = (o: NamespaceObject): NamespaceInfo => ({
+  ...o.metadata,
+  terminating: o.status?.phase === 'Terminating'
+})
+
 const ALREADY_EXISTS = /\(AlreadyExists\)|already exists/
 
 export class Kubectl {
@@ -120,21 +135,21 @@ export class Kubectl {
   }
 
   /** A namespace's metadata, or undefined when there is none of that name. */
-  async namespace(name: string, timeoutMs = 30_000): Promise<ObjectMeta | undefined> {
+  async namespace(name: string, timeoutMs = 30_000): Promise<NamespaceInfo | undefined> {
     const args = ['get', 'namespace', name, '--ignore-not-found', '--output', 'json']
     const { stdout } = await run(this.path, args, { timeoutMs, env: this.env })
     if (stdout.trim() === '') return undefined
-    return parseJsonOutput<{ metadata: ObjectMeta }>(this.path, args, stdout).metadata
+    return namespaceInfo(parseJsonOutput<NamespaceObject>(this.path, args, stdout))
   }
 
   /** Every namespace matching a label selector. */
-  async namespaces(selector: string, timeoutMs = 30_000): Promise<ObjectMeta[]> {
-    const list = await runJson<KubeList<{ metadata: ObjectMeta }>>(
+  async namespaces(selector: string, timeoutMs = 30_000): Promise<NamespaceInfo[]> {
+    const list = await runJson<KubeList<NamespaceObject>>(
       this.path,
       ['get', 'namespaces', '--selector', selector, '--output', 'json'],
       { timeoutMs, env: this.env }
     )
-    return list.items.map((i) => i.metadata)
+    return list.items.map(namespaceInfo)
   }
 
   /**

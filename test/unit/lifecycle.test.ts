@@ -304,14 +304,14 @@ describe('argv', () => {
     images: []
   }
 
-  it('labels the release on upgrade, null removing a label', () => {
+  it('labels the release on upgrade, null clearing a label', () => {
     const args = upgradeArgs({
       ...base,
       labels: { 'minikube-preview/pull-request': '7', 'minikube-preview/expires': null }
     })
     expect(args.slice(args.indexOf('--labels'), args.indexOf('--labels') + 2)).toEqual([
       '--labels',
-      'minikube-preview/pull-request=7,minikube-preview/expires=null'
+      'minikube-preview/pull-request=7,minikube-preview/expires='
     ])
     expect(upgradeArgs(base)).not.toContain('--labels')
     expect(upgradeArgs({ ...base, labels: {} })).not.toContain('--labels')
@@ -332,7 +332,11 @@ describe('argv', () => {
     expect(listArgs('minikube-preview/repository=abc')).toEqual([
       'list',
       '--all-namespaces',
-      '--all',
+      '--deployed',
+      '--failed',
+      '--pending',
+      '--max',
+      '1000',
       '--selector',
       'minikube-preview/repository=abc',
       '--output',
@@ -385,6 +389,25 @@ describe('ensureNamespace against a concurrent run', () => {
     expect(JSON.parse(created?.stdin ?? '{}').metadata.labels[LABEL.managedBy]).toBe(
       'minikube-preview'
     )
+  })
+
+  it('refuses a namespace that is still being deleted, saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-lifecycle-'))
+    const going = {
+      metadata: { name: 'pr-7', labels: createdLabels(REPO) },
+      status: { phase: 'Terminating' }
+    }
+    const kubectl = standIn(dir, 'kubectl', [
+      { match: ['get', 'namespace', 'pr-7'], stdout: JSON.stringify(going) }
+    ])
+    await expect(
+      ensureNamespace(new Kubectl(kubectl.path), {
+        namespace: 'pr-7',
+        release: 'web',
+        facts: { repository: REPO }
+      })
+    ).rejects.toThrow('namespace pr-7 is still being deleted; run the job again once it is gone')
+    expect(kubectl.calls().map((c) => c.argv[0])).toEqual(['get'])
   })
 
   it('fails naming kubectl when create fails otherwise', async () => {
