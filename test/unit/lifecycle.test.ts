@@ -16,7 +16,12 @@ import {
   repositoryLabel
 } from '../../src/lifecycle/labels.js'
 import { ensureNamespace } from '../../src/lifecycle/namespace.js'
-import { decideSweep, type Preview, type PullRequestState } from '../../src/lifecycle/sweep.js'
+import {
+  decideSweep,
+  removePreviews,
+  type Preview,
+  type PullRequestState
+} from '../../src/lifecycle/sweep.js'
 import {
   URL_PLACEHOLDERS,
   ingressUrl,
@@ -25,6 +30,7 @@ import {
   urlTemplateProblem
 } from '../../src/lifecycle/url.js'
 import {
+  Helm,
   listArgs,
   manifestObjects,
   supportsReleaseLabels,
@@ -427,5 +433,63 @@ describe('ensureNamespace against a concurrent run', () => {
         facts: { repository: REPO }
       })
     ).rejects.toThrow(/^kubectl create --filename - failed with exit code 1: .*Forbidden/)
+  })
+})
+
+describe('removing swept previews', () => {
+  const ours = (name: string) =>
+    JSON.stringify({ metadata: { name, labels: createdLabels(REPO) }, status: { phase: 'Active' } })
+  const entry = (namespace: string, release: string) => ({
+    preview: { namespace, release, namespaceCreated: true },
+    reason: 'expired at 2026-12-01T11:00:00Z'
+  })
+
+  it('goes on past one that fails, and keeps a namespace another kept preview lives in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-lifecycle-'))
+    const helm = standIn(dir, 'helm', [
+      {
+        match: ['uninstall', 'a'],
+        exitCode: 1,
+        stderr: 'Error: uninstall: failed to delete release: a: context deadline exceeded\n'
+      },
+      {
+        match: ['uninstall', 'gone'],
+        exitCode: 1,
+        stderr: 'Error: uninstall: Release not loaded: gone: release: not found\n'
+      },
+      { match: ['uninstall'], stdout: 'release "x" uninstalled' }
+    ])
+    const kubectl = standIn(dir, 'kubectl', [
+      { match: ['get', 'namespace', 'pr-2'], stdout: ours('pr-2') },
+      { match: ['get', 'namespace', 'pr-3'], stdout: ours('pr-3') },
+      { match: ['get', 'namespace', 'pr-4'], stdout: '' },
+      { match: ['delete', 'namespace'], stdout: 'namespace "x" deleted' }
+    ])
+    const result = await removePreviews(
+      new Helm(helm.path),
+      new Kubectl(kubectl.path),
+      {
+        remove: [entry('pr-1', 'a'), entry('pr-2', 'b'), entry('pr-3', 'c'), entry('pr-4', 'gone')],
+        keep: [
+          {
+            preview: { namespace: 'pr-3', release: 'd', namespaceCreated: true },
+            reason: 'open and fresh'
+          }
+        ]
+      },
+      { repository: REPO, timeoutMs: 30_000 }
+    )
+    expect(result.removed).toEqual(['release b in pr-2', 'namespace pr-2', 'release c in pr-3'])
+    expect(result.left).toEqual([
+      expect.stringMatching(/^release a in pr-1: helm uninstall a .*context deadline exceeded/),
+      'namespace pr-3: another preview of acme/shop is kept in it',
+      'release gone in pr-4: already gone',
+      'namespace pr-4: already gone'
+    ])
+    const deleted = kubectl
+      .calls()
+      .filter((c) => c.argv[0] === 'delete')
+      .map((c) => c.argv[2])
+    expect(deleted).toEqual(['pr-2'])
   })
 })
