@@ -23,6 +23,15 @@ export interface Preview {
   namespaceCreated: boolean
 }
 
+// Helm's own rule for release names. An annotation is anyone's text: one that is not a release
+// name (`--kube-context=prod`) must never reach helm's argv.
+const RELEASE_NAME =
+  /^(?=.{1,53}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/
+
+function releaseName(text: string | undefined): string | undefined {
+  return text !== undefined && RELEASE_NAME.test(text) ? text : undefined
+}
+
 /**
  * This repository's previews: the namespaces the action created for it (labels and annotations
  * say the pull request, SHA, expiry and release), and its labelled releases in any other
@@ -40,7 +49,7 @@ export async function listPreviews(
     .filter((ns) => createdFor(ns.labels, repository) && !ns.terminating)
     .map((ns) => ({
       namespace: ns.name,
-      release: ns.annotations?.[ANNOTATION.release] || undefined,
+      release: releaseName(ns.annotations?.[ANNOTATION.release]),
       ...factsFromLabels(ns.labels),
       namespaceCreated: true
     }))

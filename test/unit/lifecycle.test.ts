@@ -18,6 +18,7 @@ import {
 import { ensureNamespace } from '../../src/lifecycle/namespace.js'
 import {
   decideSweep,
+  listPreviews,
   removePreviews,
   type Preview,
   type PullRequestState
@@ -491,5 +492,34 @@ describe('removing swept previews', () => {
       .filter((c) => c.argv[0] === 'delete')
       .map((c) => c.argv[2])
     expect(deleted).toEqual(['pr-2'])
+  })
+})
+
+describe('listing previews', () => {
+  it('never takes an annotation that is not a release name for one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-lifecycle-'))
+    const ns = (name: string, release: string) => ({
+      metadata: {
+        name,
+        labels: { ...createdLabels(REPO), [LABEL.pullRequest]: '9' },
+        annotations: { 'minikube-preview/release': release }
+      },
+      status: { phase: 'Active' }
+    })
+    const kubectl = standIn(dir, 'kubectl', [
+      {
+        match: ['get', 'namespaces', '--selector'],
+        stdout: JSON.stringify({ items: [ns('pr-9', '--kube-context=prod'), ns('pr-10', 'web')] })
+      }
+    ])
+    const helm = standIn(dir, 'helm', [{ match: ['list'], stdout: '[]' }])
+    const previews = await listPreviews(new Kubectl(kubectl.path), new Helm(helm.path), REPO)
+    expect(previews.map((p) => [p.namespace, p.release])).toEqual([
+      ['pr-9', undefined],
+      ['pr-10', 'web']
+    ])
+    expect(kubectl.calls()[0]?.argv).toContain(
+      `minikube-preview/repository=${repositoryLabel(REPO)},app.kubernetes.io/managed-by=minikube-preview`
+    )
   })
 })
