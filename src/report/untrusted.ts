@@ -118,7 +118,7 @@ const LINK_LIMIT = 2048
 
 // http(s), a host, an optional port, then only characters that neither markdown nor HTML reads
 // anything into (no `_*~[]()<>!|\` quotes, spaces or `@`), and nothing the redaction would change.
-const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][A-Za-z0-9./:?#%&=+,-]*)?$/
+const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][A-Za-z0-9./:?#%&=+,-]*)?$/i
 
 /**
  * A URL: a link when it is plainly http(s) with nothing in it that markdown or HTML could read
