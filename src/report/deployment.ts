@@ -1,10 +1,10 @@
 // The GitHub deployment of a preview, which gives the pull request GitHub's own "View deployment"
 // button: one deployment per run for the head commit, `in_progress` while it is deployed and
 // verified, then `success` with the preview's URL or `failure`; every deployment of the preview
-// `inactive` when it is removed. A deployment belongs to a preview by its payload (repository
-// preview = pull request, namespace, release), never by its environment alone, so pull requests
-// sharing an environment name never touch each other's deployments. Nothing here fails a run:
-// a refusal (no `deployments: write`), an outage or a timeout comes back as a warning.
+// `inactive` when it is removed. A deployment belongs to a preview by its payload (pull request,
+// namespace, release), never by its environment alone, so pull requests sharing an environment
+// name never touch each other's deployments. Nothing here fails a run: a refusal (no
+// `deployments: write`), an outage or a timeout comes back as a warning.
 import { GitHubError } from './github.js'
 import type { GitHub } from './github.js'
 
