@@ -1,7 +1,8 @@
 // The startup benchmark: how soon the bundled action gets going under Node 24. On a runner whose
 // tool cache already holds minikube, helm and kubectl, a setup-only run (no chart, no images,
 // no cache, no comment) against stand-in tools: spawn → first step, and spawn → exit; then its
-// post step with nothing to do. `node -e 0` under the same Node is the floor.
+// post step with nothing to do; the same with the compile cache (src/boot.ts) emptied before
+// each run. `node -e 0` under the same Node is the floor.
 //
 //   node bench/startup.mjs [--runs N] [--before <git rev>] [--keep]
 //   (npm run bench -- --startup --before 1e8e40a)
@@ -91,6 +92,13 @@ async function warmRunner(label, dist, stand, dir) {
 /** One setup-only run and its post step on a warm runner, added to its figures. */
 async function measureOnce(b, stand) {
   const inputs = { ...stand.inputs, ...SETUP_ONLY }
+  // A runner that has the tools but has never run this bundle (its post step then finds the
+  // cache the main step filled, as on a hosted runner).
+  if (b.coldCompile)
+    rmSync(join(b.runner.toolCache, 'minikube-preview', 'compile-cache'), {
+      recursive: true,
+      force: true
+    })
   const main = await runAction(b.runner, inputs, stand.path, 180_000, { dist: b.dist })
   if (main.exitCode !== 0 || !main.report) throw new Error(`${b.label}: failed:\n${main.stdout}`)
   b.startup.push(Math.min(...main.report.steps.map((s) => s.startedAt)) - main.spawnedAt)
@@ -119,6 +127,8 @@ export async function main() {
       const dist = distAt(before, join(dir, 'before'))
       results.push(await warmRunner(`before (${before})`, dist, stand, dir))
     }
+    const cold = await warmRunner('dist/, compile cache cold', DIST, stand, dir)
+    results.push({ ...cold, coldCompile: true })
     results.push(await warmRunner('dist/', DIST, stand, dir))
     // Interleaved, so that both bundles see the same load on the machine.
     for (let i = 0; i < runs; i++) {
