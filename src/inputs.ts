@@ -172,7 +172,7 @@ export const DEFAULTS: Record<string, string> = {
   'image-load': 'load',
   chart: '',
   release: '',
-  namespace: 'preview',
+  namespace: '',
   'values-files': '',
   set: '',
   'set-string': '',
@@ -433,7 +433,12 @@ function chartInputs(
   return {
     chart,
     release: r.field('release', (v) => (v.trim() === '' ? '' : parseDnsLabel(v)), ''),
-    namespace: r.field('namespace', (v) => parseDnsLabel(v, 63), 'preview'),
+    // Empty in action.yml, so that a namespace given can be told from none (`pr-<number>`).
+    namespace: r.field(
+      'namespace',
+      (v) => (v.trim() === '' ? 'preview' : parseDnsLabel(v, 63)),
+      'preview'
+    ),
     namespaceGiven: r.given('namespace') !== '',
     valuesFiles,
     set: r.field('set', setLines, []),
