@@ -566,6 +566,28 @@ function parseEnvironment(v: string): string {
   return t
 }
 
+/**
+ * `docker login` needs both a user and a password; for `ghcr.io` they default to the actor and
+ * `github-token` (`discover.ts`), so only what no default fills in is asked for.
+ */
+function loginChecks(i: Inputs): string[] {
+  const user = i.registryUsername !== ''
+  const password = i.registryPassword !== ''
+  if (!user && !password) return []
+  if (!i.registry) {
+    const given = user ? 'registry-username' : 'registry-password'
+    return [
+      `input '${given}' needs input 'registry': it is the login to the registry images are pushed to`
+    ]
+  }
+  const ghcr = i.registry.split('/')[0]?.toLowerCase() === 'ghcr.io'
+  if (user && !password && !(ghcr && i.githubToken))
+    return [`input 'registry-username' needs input 'registry-password': docker login takes both`]
+  if (password && !user && !ghcr)
+    return [`input 'registry-password' needs input 'registry-username': docker login takes both`]
+  return []
+}
+
 /** Problems no single input has: inputs that need or exclude each other. */
 function crossChecks(i: Inputs): string[] {
   const problems: string[] = []
@@ -580,6 +602,7 @@ function crossChecks(i: Inputs): string[] {
       `input 'mode: sweep' needs 'cluster: existing': it removes expired previews from a shared cluster, and a minikube cluster lives only as long as its job`
     )
   }
+  problems.push(...loginChecks(i))
   if (i.pushTags.length > 0 && !i.registry) {
     problems.push(
       `input 'push-tags' needs input 'registry': the tags are put on the images pushed there`

@@ -184,6 +184,39 @@ describe('the preview inputs', () => {
     expect(found[0]).toContain(message)
   })
 
+  it.each([
+    [
+      { 'registry-username': 'bot' },
+      "input 'registry-username' needs input 'registry': it is the login to the registry images are pushed to"
+    ],
+    [
+      { 'registry-password': 'pw' },
+      "input 'registry-password' needs input 'registry': it is the login to the registry images are pushed to"
+    ],
+    [
+      { registry: 'registry.example.com/acme', 'registry-username': 'bot' },
+      "input 'registry-username' needs input 'registry-password': docker login takes both"
+    ],
+    [
+      { registry: 'registry.example.com/acme', 'registry-password': 'pw' },
+      "input 'registry-password' needs input 'registry-username': docker login takes both"
+    ],
+    [
+      { registry: 'ghcr.io/acme', 'registry-username': 'bot' },
+      "input 'registry-username' needs input 'registry-password': docker login takes both"
+    ]
+  ])('asks for the other half of the login: %j', (given, message) => {
+    expect(problems(given)).toEqual([message])
+  })
+
+  it.each([
+    [{ registry: 'ghcr.io/acme', 'registry-username': 'bot', 'github-token': 'ghs_x' }],
+    [{ registry: 'ghcr.io/acme', 'registry-password': 'pat' }],
+    [{ registry: 'registry.example.com/acme' }]
+  ])('a login the defaults complete, or none at all, is fine: %j', (given) => {
+    expect(problems(given)).toEqual([])
+  })
+
   it('never shows the registry password, not even in a refusal', () => {
     const found = problems({ registry: 'ghcr.io/acme', 'registry-password': 'hunter2\nhunter3' })
     expect(found).toEqual(["input 'registry-password' must be a password on one line"])
