@@ -279,7 +279,7 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     ...chartInputs(r),
     ...verifyInputs(r),
     ...reportInputs(r, read),
-    ...buildCacheInputs(r.raw, r.path, problems),
+    ...buildCacheInputs(r),
     ...previewInputs(r)
   }
   problems.push(...crossChecks(inputs))
@@ -612,23 +612,19 @@ function crossChecks(i: Inputs): string[] {
 }
 
 /** `build-cache`, `build-cache-ref` and `builder`, checked together: the ref only means something for two of the caches. */
-function buildCacheInputs(
-  raw: (name: string) => string,
-  path: (p: string) => string,
-  problems: string[]
-): Pick<Inputs, 'buildCache' | 'buildCacheRef' | 'builder'> {
+function buildCacheInputs(r: Reader): Pick<Inputs, 'buildCache' | 'buildCacheRef' | 'builder'> {
   let buildCache: BuildCacheInput = 'auto'
-  const cacheRaw = raw('build-cache')
+  const cacheRaw = r.raw('build-cache')
   try {
     buildCache = parseChoice(cacheRaw, BUILD_CACHES)
   } catch (err) {
     if (!(err instanceof Invalid)) throw err
-    problems.push(`input 'build-cache' must be ${err.message}, got '${shorten(cacheRaw)}'`)
+    r.problem(`input 'build-cache' must be ${err.message}, got '${shorten(cacheRaw)}'`)
   }
-  const ref = raw('build-cache-ref').trim()
+  const ref = r.raw('build-cache-ref').trim()
   let buildCacheRef = ''
   if ((buildCache === 'registry' || buildCache === 'local') && ref === '') {
-    problems.push(
+    r.problem(
       buildCache === 'registry'
         ? `input 'build-cache: registry' needs input 'build-cache-ref': the cache image repository, e.g. 'ghcr.io/octo/app-cache'`
         : `input 'build-cache: local' needs input 'build-cache-ref': the folder that holds the cache, e.g. '/tmp/build-cache'`
@@ -636,7 +632,7 @@ function buildCacheInputs(
   } else if (buildCache === 'registry') {
     const last = ref.split('/').pop() ?? ''
     if (/[@:]/.test(last)) {
-      problems.push(
+      r.problem(
         `input 'build-cache-ref' must be a repository without a tag or digest (each image's cache is tagged with its name), got '${shorten(ref)}'`
       )
     } else if (
@@ -644,24 +640,24 @@ function buildCacheInputs(
         ref
       )
     ) {
-      problems.push(
+      r.problem(
         `input 'build-cache-ref' must be an image repository such as 'ghcr.io/octo/app-cache', got '${shorten(ref)}'`
       )
     } else buildCacheRef = ref
   } else if (buildCache === 'local') {
     // The folder goes into BuildKit's comma-separated cache option: a comma or quote would split it.
     if (/[,"'\r\n]/.test(ref)) {
-      problems.push(
+      r.problem(
         `input 'build-cache-ref' must be a folder path without commas, quotes or line breaks, got '${shorten(ref)}'`
       )
-    } else buildCacheRef = path(ref)
+    } else buildCacheRef = r.path(ref)
   } else {
     // Unused by this cache; kept so the build can say it is ignored.
     buildCacheRef = ref
   }
-  const builder = raw('builder').trim()
+  const builder = r.raw('builder').trim()
   if (builder !== '' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(builder)) {
-    problems.push(
+    r.problem(
       `input 'builder' must be the name of a buildx builder (letters, digits, _ . -), got '${shorten(builder)}'`
     )
   }
