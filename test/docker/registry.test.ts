@@ -18,8 +18,9 @@ import {
 } from '../../src/images/push.js'
 import type { ImageSpec } from '../../src/inputs.js'
 import { Docker, buildArgs, buildxArgs } from '../../src/tools/docker.js'
+import { valuesArgs } from '../../src/tools/helm.js'
 import { digestPinnedValue, type PushedImage } from '../../src/tools/registry.js'
-import { base, docker, engineEnv, registry } from './engine.js'
+import { base, docker, engineEnv, registry, removeImages } from './engine.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 // The builder scripts/docker-up.sh registers: the engine's buildkitd.
@@ -48,7 +49,26 @@ beforeAll(() => {
 })
 afterAll(() => {
   rmSync(work, { recursive: true, force: true })
+  removeImages('mp-test/reg-daemon:sha-0000001', 'mp-test/reg-tarball:sha-0000002', 'mp-test/reg-auth:sha-0000005')
+  // What was tagged for, or pulled from, the test registries (by ID: a pull by digest has no tag).
+  const ids = docker(['image', 'ls', '--format', '{{.ID}} {{.Repository}}'])
+    .split('\n')
+    .filter((l) => / 127\.0\.0\.1:\d+\/(?:mp-registry-test\/|x\/reg-auth$)/.test(l))
+    .map((l) => l.split(' ')[0] as string)
+  removeImages(...new Set(ids))
 })
+
+/** The folder a cached-tools script prints last (it builds them only when not cached). */
+function scriptOutput(script: string): string {
+  return execFileSync('bash', [join(ROOT, 'scripts', script)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 30 * 60_000
+  })
+    .toString()
+    .trim()
+    .split('\n')
+    .pop() as string
+}
 
 function engineDocker(env: Record<string, string> = {}): Docker {
   return new Docker('docker', { ...process.env, ...engineEnv(), ...env })
@@ -89,12 +109,29 @@ describe('pushing to a real registry', () => {
     expect(pushed.digest).toBe(digest)
     expect(pushed.pinned).toBe(`${registry()}/${space}/reg-daemon@${digest}`)
     fromDaemon = pushed
-    // The chart's `repository:tag` is a reference the engine pulls, by the digest.
-    const value = digestPinnedValue('image', pushed)
-    const chartRef = `${value.repository}:${value.tag}`
-    docker(['image', 'rm', '--force', local, pushed.reference])
-    docker(['pull', chartRef])
-    expect(docker(['run', '--rm', chartRef])).toBe(space)
+  })
+
+  it('renders the pushed digest into the reference chart, which pulls that very image', () => {
+    const tools = scriptOutput('test-tools.sh')
+    const args = valuesArgs({
+      valuesFiles: [],
+      set: [],
+      setString: [],
+      images: [digestPinnedValue('backend.image', fromDaemon)]
+    })
+    const rendered = execFileSync(
+      join(tools, 'helm'),
+      ['template', 'web', join(ROOT, 'charts', 'todo-chatbot'), ...args],
+      { timeout: 120_000 }
+    ).toString()
+    const images = [...rendered.matchAll(/^\s*image: "?([^"\s]+)"?$/gm)].map((m) => m[1])
+    const tag = fromDaemon.reference.split(':').pop() as string
+    const expected = `${registry()}/${space}/reg-daemon:${tag}@${fromDaemon.digest}`
+    expect(images).toContain(expected)
+    // Pulled by the digest, with nothing of it left in the engine: the registry's image runs.
+    docker(['image', 'rm', '--force', 'mp-test/reg-daemon:sha-0000001', fromDaemon.reference])
+    docker(['pull', expected])
+    expect(docker(['run', '--rm', expected])).toBe(space)
   })
 
   it('pushes an image exported to a tarball, after loading it', async () => {
@@ -185,14 +222,7 @@ describe('a registry that needs a login', () => {
   let auth: Docker
 
   beforeAll(async () => {
-    const tools = execFileSync('bash', [join(ROOT, 'scripts', 'docker-tools.sh')], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 30 * 60_000
-    })
-      .toString()
-      .trim()
-      .split('\n')
-      .pop() as string
+    const tools = scriptOutput('docker-tools.sh')
     const binary = join(tools, 'bin', 'registry')
     expect(existsSync(binary), binary).toBe(true)
     host = `127.0.0.1:${await freePort()}`
