@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { registerSecret } from '../redact.js'
+import { errorMessage } from '../text.js'
 import { metadataDescriptorDigest, metadataDigest, type Docker } from '../tools/docker.js'
 import {
   pushOutputDigest,
@@ -41,10 +42,13 @@ export async function loginToRegistry(docker: Docker, o: RegistryLogin): Promise
   if (!o.password) throw new Error(`${as} as '${o.username}': input 'registry-password' is empty`)
   // Masked before docker runs: whatever it or the registry prints back is redacted as it arrives.
   registerSecret(o.password)
-  const result = await docker.login(host, o.username, o.password)
+  const who = `${as} as '${o.username}'`
+  const result = await docker.login(host, o.username, o.password).catch((err: unknown) => {
+    // docker missing or timed out: ToolError names the command, never its stdin.
+    throw new Error(`${who}: ${errorMessage(err)}`)
+  })
   if (result.exitCode === 0) return host
   const { kind, reason } = registryFailure(`${result.stdout}\n${result.stderr}`)
-  const who = `${as} as '${o.username}'`
   if (kind === 'unreachable') throw new Error(`${who}: it could not be reached (${reason})`)
   if (kind === 'denied') {
     throw new Error(
@@ -67,7 +71,7 @@ export async function logoutFromRegistry(
     if (result.exitCode === 0) return undefined
     return `Could not log out of the registry ${host}: ${registryFailure(`${result.stdout}\n${result.stderr}`).reason}`
   } catch (err) {
-    return `Could not log out of the registry ${host}: ${err instanceof Error ? err.message : String(err)}`
+    return `Could not log out of the registry ${host}: ${errorMessage(err)}`
   }
 }
 
@@ -93,12 +97,21 @@ export interface PushOptions {
  * daemon's `RepoDigests` when the output does not say it.
  */
 export async function pushImage(docker: Docker, o: PushOptions): Promise<PushedImage> {
+  const head = `Could not push the image ${o.name} to the registry ${o.registry}`
+  try {
+    return await push(docker, o, head)
+  } catch (err) {
+    const message = errorMessage(err)
+    throw message.startsWith(head) ? err : new Error(`${head}: ${message}`)
+  }
+}
+
+async function push(docker: Docker, o: PushOptions, head: string): Promise<PushedImage> {
   const reference = pushedReference(o.registry, o.name, o.tag)
   const host = registryHost(o.registry)
   const timeoutMs = o.timeoutMs ?? PUSH_TIMEOUT_MS
   const fail = (what: string, out: { stdout: string; stderr: string }): Error => {
     const { kind, reason } = registryFailure(`${out.stdout}\n${out.stderr}`)
-    const head = `Could not push the image ${o.name} to the registry ${o.registry}`
     if (kind === 'unreachable')
       return new Error(`${head}: ${host} could not be reached (${reason})`)
     if (kind === 'denied') {
@@ -121,7 +134,7 @@ export async function pushImage(docker: Docker, o: PushOptions): Promise<PushedI
     repoDigest(await docker.repoDigests(reference), repositoryOf(reference))
   if (!digest) {
     throw new Error(
-      `Pushed the image ${o.name} to the registry ${o.registry} as ${reference}, but neither docker push nor the daemon said its digest`
+      `${head}: it took ${reference}, but neither docker push nor the daemon said its digest`
     )
   }
   return pushedImage(reference, digest)
@@ -173,7 +186,11 @@ export async function promoteImage(
   const metadataFile = join(dir, 'metadata.json')
   try {
     const head = `Could not tag the image ${name} as ${tags.join(', ')} in the registry ${registry}`
-    const result = await docker.imagetoolsCreate(image.pinned, references, metadataFile, timeoutMs)
+    const result = await docker
+      .imagetoolsCreate(image.pinned, references, metadataFile, timeoutMs)
+      .catch((err: unknown) => {
+        throw new Error(`${head}: ${errorMessage(err)}`)
+      })
     if (result.exitCode !== 0) {
       const output = `${result.stdout}\n${result.stderr}`
       if (/unknown flag: --prefer-index/.test(output)) {

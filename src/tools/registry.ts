@@ -117,11 +117,9 @@ export function pushedImage(reference: string, digest: string): PushedImage {
  */
 export function digestPinnedValue(path: string, image: PushedImage): ImageValue {
   const tag = tagOf(image.reference)
-  return {
-    path,
-    repository: repositoryOf(image.reference),
-    tag: tag ? `${tag}@${image.digest}` : image.digest
-  }
+  // `<repository>:sha256:…` is no reference at all: only a tagged push can be pinned this way.
+  if (!tag) throw new Error(`${image.reference} has no tag to pin to ${image.digest}`)
+  return { path, repository: repositoryOf(image.reference), tag: `${tag}@${image.digest}` }
 }
 
 /**

@@ -115,6 +115,12 @@ describe('digest-pinned chart values', () => {
     // What a chart rendering `repository:tag` then runs: the digest, whatever the tag says.
     expect(`${value.repository}:${value.tag}`).toBe(`ghcr.io/acme/shop/api:sha-1@${D1}`)
   })
+
+  it('refuses to pin an untagged reference, which would render as no reference at all', () => {
+    expect(() => digestPinnedValue('image', pushedImage('r.io/a/api', D1))).toThrow(
+      `r.io/a/api has no tag to pin to ${D1}`
+    )
+  })
 })
 
 describe('docker argv for registries', () => {
@@ -309,6 +315,13 @@ describe('login and logout', () => {
     )
   })
 
+  it('says so when docker is not there, still naming registry and user', async () => {
+    const docker = new Docker(join(dir, 'no-docker'), process.env)
+    await expect(
+      loginToRegistry(docker, { registry: 'ghcr.io/a', username: 'u', password: 'pw-123' })
+    ).rejects.toThrow(/^Could not log in to the registry ghcr\.io as 'u': .*was not found/)
+  })
+
   it('refuses an empty user or password before docker runs', async () => {
     const { docker, calls } = fakeDocker([])
     await expect(
@@ -407,6 +420,28 @@ describe('pushing a built image', () => {
         source: { image: 'api:sha-1' }
       })
     ).rejects.toThrow(message)
+  })
+
+  it('names the image and registry when the tag is refused or docker times out', async () => {
+    const { docker, calls } = fakeDocker([
+      { match: ['image', 'tag'] },
+      { match: ['image', 'push'], delayMs: 5_000 }
+    ])
+    await expect(
+      pushImage(docker, { registry: 'r.io/a', name: 'api', tag: '.x', source: { image: 'api:.x' } })
+    ).rejects.toThrow(
+      "Could not push the image api to the registry r.io/a: '.x' is not a tag a registry accepts"
+    )
+    expect(calls.calls()).toEqual([])
+    await expect(
+      pushImage(docker, {
+        registry: 'r.io/a',
+        name: 'api',
+        tag: 'sha-1',
+        source: { image: 'api:sha-1' },
+        timeoutMs: 300
+      })
+    ).rejects.toThrow(/^Could not push the image api to the registry r\.io\/a: .*timed out after/)
   })
 
   it('pins what a build pushed to the digest in its metadata', () => {
