@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { discover } from '../../src/discover.js'
 import { InputErrors, parseInputs } from '../../src/inputs.js'
 import { buildPlan, kubectlVersionFor } from '../../src/plan.js'
-import { checkGraph } from '../../src/runner.js'
+import { checkGraph } from '../../src/schedule.js'
 
 function workspace(
   charts: Record<string, string> = { app: 'apiVersion: v2\nname: app\nversion: 0.1.0\n' }
