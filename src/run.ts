@@ -4,7 +4,7 @@ import * as io from '@actions/io'
 import { join } from 'node:path'
 import { homedir } from 'node:os'
 import type { Discovered } from './discover.js'
-import type { OutputSink as Log } from './exec.js'
+import type { Log } from './exec.js'
 import type { Inputs } from './inputs.js'
 import {
   releaseTroubled,

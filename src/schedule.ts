@@ -1,11 +1,11 @@
 // The step scheduler: runs steps by their needs, as many at once as the graph allows, timing
 // each, skipping those whose needs failed, and handing the results so far to the steps that always run.
 import type { StepResult } from './model.js'
-import type { OutputSink } from './exec.js'
+import type { Log } from './exec.js'
 import { errorMessage } from './text.js'
 
 /** A step's log: kept while the step runs, shown as one fold when it ends. */
-export class StepLog implements OutputSink {
+export class StepLog implements Log {
   private text = ''
   private static readonly LIMIT = 4 * 1024 * 1024
 

@@ -16,7 +16,6 @@ import { cacheArgs, cacheScope, localCacheDir, type BuildCache } from '../images
 import { describeFailure, parseBuildOutput, type BuildProgress } from '../images/progress.js'
 import type { ImageSpec } from '../inputs.js'
 import type { ImageInfo } from '../model.js'
-import { redact } from '../redact.js'
 import type { RunContext } from '../run.js'
 import type { StepLog } from '../schedule.js'
 import { errorMessage } from '../text.js'
@@ -107,15 +106,15 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
     output = `${result.stdout}\n${result.stderr}`
   } else if (result.exitCode !== 0 && unusable && cache.kind !== 'none') {
     core.warning(
-      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${redact(unusable)}`
+      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${unusable}`
     )
     delete info.cache
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   }
   info.buildMs = Date.now() - started
-  // Redacted before anything is cut out of it for the report, a warning or an error.
-  const progress = parseBuildOutput(redact(output))
+  // exec.run redacted the output as it came in, before anything is cut out of it.
+  const progress = parseBuildOutput(output)
   info.steps = progress.steps
   info.cachedSteps = progress.cached
   if (result.exitCode !== 0) {
