@@ -6,7 +6,7 @@ import { GitHub, GitHubError } from './github.js'
 import type { GitHubOptions } from './github.js'
 import { commentMarker } from './markdown.js'
 import type { Status } from '../model.js'
-import { neutraliseMarkers } from './untrusted.js'
+import { codeSpan, inline, neutraliseMarkers, urlText } from './untrusted.js'
 
 export { commentMarker }
 
@@ -314,4 +314,77 @@ export async function upsertComment(opts: UpsertCommentOptions): Promise<Comment
       warning: warningFor(opts.pr, err)
     }
   }
+}
+
+/** Why a preview was removed. */
+export type RemovalReason = 'closed' | 'merged' | 'expired'
+
+export interface RemovedCommentOptions {
+  header: string
+  /** When the preview was removed. */
+  removedAt: Date
+  reason: RemovalReason
+  release?: string
+  namespace?: string
+  /** The workflow run that removed it. */
+  runUrl?: string
+}
+
+const REMOVAL_REASON: Record<RemovalReason, string> = {
+  closed: 'the pull request was closed',
+  merged: 'the pull request was merged',
+  expired: 'it expired (no push within its `ttl`)'
+}
+
+/** `2026-12-01 12:14 UTC`. */
+export function formatUtc(at: Date): string {
+  return Number.isNaN(at.getTime())
+    ? 'an unknown time'
+    : `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+}
+
+/**
+ * The comment that replaces the preview's report once the preview is gone: the marker of
+ * `header` first (so that the next preview of the pull request finds it again), then what was
+ * removed, when and why. Names go through untrusted.ts like any other text.
+ */
+export function renderRemovedComment(opts: RemovedCommentOptions): string {
+  const { release, namespace } = opts
+  const h = opts.header.trim()
+  const title = '### 🧹 Preview removed'
+  const heading =
+    h && h !== (release && namespace ? `${release}/${namespace}` : '')
+      ? `${title} — ${inline(h, 100)}`
+      : title
+  const what =
+    release && namespace
+      ? `Release ${codeSpan(release, 100)} in namespace ${codeSpan(namespace, 100)} was removed`
+      : release
+        ? `Release ${codeSpan(release, 100)} was removed`
+        : namespace
+          ? `The preview in namespace ${codeSpan(namespace, 100)} was removed`
+          : 'The preview was removed'
+  const lines = [`${what} at ${formatUtc(opts.removedAt)}: ${REMOVAL_REASON[opts.reason]}.`]
+  if (opts.runUrl) lines.push(`Removed by ${urlText(opts.runUrl)}.`)
+  return `${commentMarker(opts.header)}\n${heading}\n\n${lines.join('\n\n')}\n`
+}
+
+export interface MarkRemovedOptions
+  extends Omit<UpsertCommentOptions, 'body' | 'create'>, Omit<RemovedCommentOptions, 'header'> {}
+
+/**
+ * Rewrites the run's own comment (same header, same author) to say the preview was removed,
+ * keeping its marker. With no such comment, none is posted (`action: 'none'`). Never throws for
+ * an answer from GitHub; see upsertComment.
+ */
+export async function markPreviewRemoved(opts: MarkRemovedOptions): Promise<CommentResult> {
+  const body = renderRemovedComment({
+    header: opts.header,
+    removedAt: opts.removedAt,
+    reason: opts.reason,
+    release: opts.release,
+    namespace: opts.namespace,
+    runUrl: opts.runUrl
+  })
+  return upsertComment({ ...opts, body, create: false })
 }

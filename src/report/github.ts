@@ -256,3 +256,87 @@ export class GitHub {
     return new GitHubError(method, path, status, redact(describeError(status, e.response?.data)))
   }
 }
+
+/** Whether a pull request is still open, as sweep needs it. */
+export type PullRequestState =
+  | { state: 'open' }
+  | {
+      state: 'closed'
+      merged: boolean
+      /** GitHub no longer has it (404 or 410): taken as closed. */
+      deleted: boolean
+    }
+  | {
+      /** GitHub did not say (refused, down, no answer): keep the preview. */
+      state: 'unknown'
+      /** HTTP status; 0 when no answer came. */
+      status: number
+      /** One line for `core.warning`. */
+      warning: string
+    }
+
+/**
+ * The state of pull request `pr` of `repo` (`owner/name`): one `GET /repos/{o}/{r}/pulls/{n}`.
+ * A pull request GitHub no longer has (404, 410) is closed; any other refusal or failure is
+ * `unknown`, never closed, so that a sweep never removes a preview it could not ask about.
+ */
+export async function pullRequestState(
+  github: GitHub,
+  repo: string,
+  pr: number
+): Promise<PullRequestState> {
+  const slash = repo.indexOf('/')
+  try {
+    const res = await github.call((o) =>
+      o.rest.pulls.get({
+        owner: repo.slice(0, slash),
+        repo: repo.slice(slash + 1),
+        pull_number: pr
+      })
+    )
+    const data = res.data as { state?: unknown; merged?: unknown; merged_at?: unknown }
+    if (data.state === 'open') return { state: 'open' }
+    if (data.state === 'closed')
+      return {
+        state: 'closed',
+        merged: data.merged === true || typeof data.merged_at === 'string',
+        deleted: false
+      }
+    return {
+      state: 'unknown',
+      status: res.status,
+      warning: `Could not tell whether PR #${pr} is open: GitHub answered without a state`
+    }
+  } catch (err) {
+    if (!(err instanceof GitHubError)) throw err
+    if (err.status === 404 || err.status === 410)
+      return { state: 'closed', merged: false, deleted: true }
+    const said = err.status
+      ? `GitHub answered ${err.status}: ${err.githubMessage}`
+      : err.githubMessage
+    const hint =
+      err.status === 403
+        ? ' (the token needs `permissions: pull-requests: read`)'
+        : err.status === 401
+          ? " (GitHub did not accept the token, input 'github-token')"
+          : ''
+    return {
+      state: 'unknown',
+      status: err.status,
+      warning: `Could not tell whether PR #${pr} is open${hint}; its preview is kept. ${said}.`
+    }
+  }
+}
+
+/** The state of each of `prs` (each number asked once, in turn), for a sweep over many previews. */
+export async function pullRequestStates(
+  github: GitHub,
+  repo: string,
+  prs: Iterable<number>
+): Promise<Map<number, PullRequestState>> {
+  const states = new Map<number, PullRequestState>()
+  for (const pr of prs) {
+    if (!states.has(pr)) states.set(pr, await pullRequestState(github, repo, pr))
+  }
+  return states
+}

@@ -17,7 +17,8 @@ import {
   fencedBlock as fenced,
   inline as text,
   plain,
-  summaryText as html
+  summaryText as html,
+  urlText
 } from './untrusted.js'
 import type {
   DiagnosticSection,
@@ -45,6 +46,8 @@ export interface RenderOptions {
   limit: number
   /** A hidden first line (see commentMarker) by which the comment is found again. */
   marker?: string
+  /** The preview's URL: the first line after the marker (`🔗 <url>`). */
+  url?: string
 }
 
 /** The hidden first line of the comment for `header`; `--` is broken up so the HTML comment cannot end early. */
@@ -394,7 +397,11 @@ const MIN_SECTION_BYTES = 400
 export function renderMarkdown(report: Report, opts: RenderOptions): string {
   const limit = Math.max(0, Math.floor(opts.limit))
   const marker = opts.marker ? opts.marker.replace(/[\r\n]+/g, ' ') : undefined
-  const head = [statusLine(report, opts.header), reasonBlock(report)].filter((x) => x)
+  const head = [
+    opts.url ? `🔗 ${urlText(opts.url)}` : '',
+    statusLine(report, opts.header),
+    reasonBlock(report)
+  ].filter((x) => x)
   const allRows = Math.max(
     report.workloads.length,
     report.healthChecks.length,

@@ -112,3 +112,26 @@ export function fencedBlock(body: string, lang = 'text'): string {
   const fence = '`'.repeat(longest + 1)
   return `${fence}${lang}\n${body.replace(/\n+$/, '')}\n${fence}`
 }
+
+/** Longest URL shown as a link; a longer one is shown as code. */
+const LINK_LIMIT = 2048
+
+// http(s), a host, an optional port, then only characters that neither markdown nor HTML reads
+// anything into (no `_*~[]()<>!|\` quotes, spaces or `@`), and nothing the redaction would change.
+const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][A-Za-z0-9./:?#%&=+,-]*)?$/i
+
+/**
+ * A URL: a link when it is plainly http(s) with nothing in it that markdown or HTML could read
+ * anything into (an autolink, `<https://…>`, whose text is the URL itself); otherwise a code span.
+ */
+export function urlText(url: string): string {
+  if (url.length <= LINK_LIMIT && PLAIN_URL.test(url) && plain(url) === url) {
+    try {
+      new URL(url)
+      return `<${url}>`
+    } catch {
+      // not a URL after all: shown as code below
+    }
+  }
+  return codeSpan(url, 300)
+}

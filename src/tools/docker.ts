@@ -23,8 +23,13 @@ export interface BuildxOptions {
   builder: string
   /** `--cache-from …` / `--cache-to …` (see images/cache.ts). */
   cacheArgs: readonly string[]
-  /** A docker-format tarball for `minikube image load`, or `load` into the daemon docker talks to. */
-  output: { tarball: string } | 'load'
+  /**
+   * A docker-format tarball for `minikube image load`, `load` into the daemon docker talks to, or
+   * `push`: straight from the builder to the registry, as every `--tag` (so `reference` must be
+   * the registry reference, see tools/registry.ts `pushedReference`); the metadata file then
+   * holds the pushed digest (`metadataDigest`).
+   */
+  output: { tarball: string } | 'load' | 'push'
   /** buildx writes the image's config digest (its ID) here. */
   metadataFile: string
 }
@@ -34,7 +39,9 @@ export function buildxArgs(image: ImageSpec, reference: string, o: BuildxOptions
   const output =
     o.output === 'load'
       ? ['--load']
-      : ['--output', `type=docker,${csvField(`dest=${o.output.tarball}`)}`]
+      : o.output === 'push'
+        ? ['--output', 'type=image,push=true']
+        : ['--output', `type=docker,${csvField(`dest=${o.output.tarball}`)}`]
   return [
     'buildx',
     'build',
@@ -95,6 +102,84 @@ export function metadataImageId(text: string): string | undefined {
   }
 }
 
+/**
+ * The registry digest of what a `--output type=image,push=true` build pushed
+ * (`containerimage.digest`: the manifest or, with attestations, the index the tag points at).
+ */
+export function metadataDigest(text: string): string | undefined {
+  try {
+    const doc = JSON.parse(text) as Record<string, unknown>
+    const digest = doc['containerimage.digest']
+    return typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The digest `docker buildx imagetools create --metadata-file` says the new tags point at. */
+export function metadataDescriptorDigest(text: string): string | undefined {
+  try {
+    const doc = JSON.parse(text) as Record<string, { digest?: unknown } | undefined>
+    const digest = doc['containerimage.descriptor']?.digest
+    return typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `docker login`: the password is read from stdin (`--password-stdin`), never from argv, where
+ * any process on the machine could read it.
+ */
+export function loginArgs(host: string, username: string): string[] {
+  return ['login', host, '--username', username, '--password-stdin']
+}
+
+export function logoutArgs(host: string): string[] {
+  return ['logout', host]
+}
+
+export function tagArgs(source: string, target: string): string[] {
+  return ['image', 'tag', source, target]
+}
+
+export function pushArgs(reference: string): string[] {
+  return ['image', 'push', reference]
+}
+
+/** `docker load` of a docker-format tarball (as `buildxArgs` exports for minikube). */
+export function loadArgs(tarball: string): string[] {
+  return ['image', 'load', '--input', tarball]
+}
+
+export function repoDigestsArgs(reference: string): string[] {
+  return ['image', 'inspect', '--format', '{{json .RepoDigests}}', reference]
+}
+
+/**
+ * Puts `tags` on the image `source` (`<repository>@<digest>`) from registry to registry: nothing
+ * is pulled, rebuilt or pushed again. `--prefer-index=false` makes it a carbon copy of a single
+ * source (buildx 0.15 and later); without it buildx wraps a single image manifest in a new index,
+ * and the tags would point at a digest that was never verified.
+ */
+export function imagetoolsCreateArgs(
+  source: string,
+  tags: readonly string[],
+  metadataFile: string
+): string[] {
+  return [
+    'buildx',
+    'imagetools',
+    'create',
+    '--prefer-index=false',
+    '--progress=plain',
+    '--metadata-file',
+    metadataFile,
+    ...tags.flatMap((t) => ['--tag', t]),
+    source
+  ]
+}
+
 export class Docker {
   constructor(
     readonly path: string,
@@ -116,6 +201,69 @@ export class Docker {
   async createContext(name: string, daemon: Record<string, string>): Promise<void> {
     const o = { timeoutMs: 60_000, env: this.env, sink: this.sink }
     await run(this.path, createContextArgs(name, daemon), o)
+  }
+
+  /** Logs in to a registry's host, the password on stdin; a refusal is returned, not thrown. */
+  login(host: string, username: string, password: string, timeoutMs = 120_000): Promise<RunResult> {
+    return run(this.path, loginArgs(host, username), {
+      timeoutMs,
+      env: this.env,
+      input: password,
+      allowFailure: true
+    })
+  }
+
+  /** Removes the stored credentials of a registry's host (nothing to remove is no failure). */
+  logout(host: string, timeoutMs = 60_000): Promise<RunResult> {
+    return run(this.path, logoutArgs(host), { timeoutMs, env: this.env, allowFailure: true })
+  }
+
+  tag(source: string, target: string, timeoutMs = 60_000): Promise<RunResult> {
+    return run(this.path, tagArgs(source, target), {
+      timeoutMs,
+      env: this.env,
+      allowFailure: true
+    })
+  }
+
+  push(reference: string, timeoutMs: number): Promise<RunResult> {
+    return run(this.path, pushArgs(reference), {
+      timeoutMs,
+      env: this.env,
+      sink: this.sink,
+      allowFailure: true
+    })
+  }
+
+  load(tarball: string, timeoutMs: number): Promise<RunResult> {
+    return run(this.path, loadArgs(tarball), {
+      timeoutMs,
+      env: this.env,
+      sink: this.sink,
+      allowFailure: true
+    })
+  }
+
+  /** The `<repository>@<digest>` entries the daemon knows for an image ([] when it has none). */
+  async repoDigests(reference: string): Promise<string[]> {
+    const args = repoDigestsArgs(reference)
+    const { stdout } = await run(this.path, args, { timeoutMs: 60_000, env: this.env })
+    const doc = parseJsonOutput<unknown>(this.path, args, stdout.trim().split('\n')[0] ?? '')
+    return Array.isArray(doc) ? doc.filter((d): d is string => typeof d === 'string') : []
+  }
+
+  imagetoolsCreate(
+    source: string,
+    tags: readonly string[],
+    metadataFile: string,
+    timeoutMs = 10 * 60_000
+  ): Promise<RunResult> {
+    return run(this.path, imagetoolsCreateArgs(source, tags, metadataFile), {
+      timeoutMs,
+      env: this.env,
+      sink: this.sink,
+      allowFailure: true
+    })
   }
 
   async inspect(reference: string): Promise<InspectedImage> {

@@ -1,5 +1,5 @@
-import { isMap, isScalar, parseAllDocuments } from 'yaml'
-import { run, runJson, type OutputSink } from '../exec.js'
+import { isMap, isScalar, isSeq, parseAllDocuments } from 'yaml'
+import { lastLines, run, runJson, ToolError, type OutputSink } from '../exec.js'
 
 export interface ImageValue {
   /** Dot path of the chart's image map, e.g. `backend.image`. */
@@ -24,6 +24,12 @@ export interface UpgradeOptions extends ValuesOptions {
   timeoutMs: number
   helmArgs: readonly string[]
   helmMajor: number
+  /**
+   * Labels of the release (`--labels`, Helm 3.13 and later: see `supportsReleaseLabels`),
+   * merged with the ones it has. `null` clears one to an empty value: Helm's own `key=null`
+   * unsets a label on upgrade but is kept as the text `null` on a first install.
+   */
+  labels?: Readonly<Record<string, string | null>>
 }
 
 /** The values part of helm's argv, shared by `template` and `upgrade`; later flags win. */
@@ -78,10 +84,56 @@ export function upgradeArgs(o: UpgradeOptions): string[] {
     '--create-namespace',
     '--timeout',
     seconds(o.timeoutMs),
+    ...labelsArgs(o.labels),
     ...valuesArgs(o),
     ...translateHelmArgs(o.helmArgs, o.helmMajor).args
   ]
 }
+
+function labelsArgs(labels: UpgradeOptions['labels']): string[] {
+  const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v ?? ''}`)
+  return pairs.length > 0 ? ['--labels', pairs.join(',')] : []
+}
+
+/** Whether this Helm takes `upgrade --labels` and `list --selector` on them (3.13.0 and later). */
+export function supportsReleaseLabels(version: string): boolean {
+  const m = /v?(\d+)\.(\d+)\./.exec(version)
+  if (!m) return false
+  const [major, minor] = [Number(m[1]), Number(m[2])]
+  return major > 3 || (major === 3 && minor >= 13)
+}
+
+/** A release as `helm list --output json` prints it. */
+export interface ReleaseEntry {
+  name: string
+  namespace: string
+  revision: number
+  status: string
+}
+
+/** Deployed, failed and pending releases (Helm 4 has no `--all`), more than the 256 of a page. */
+export function listArgs(selector: string): string[] {
+  return [
+    'list',
+    '--all-namespaces',
+    '--deployed',
+    '--failed',
+    '--pending',
+    '--max',
+    '1000',
+    '--selector',
+    selector,
+    '--output',
+    'json'
+  ]
+}
+
+export function uninstallArgs(release: string, namespace: string, timeoutMs: number): string[] {
+  return ['uninstall', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)]
+}
+
+// Helm 3: "uninstall: Release not loaded: web: release: not found"; Helm 4 the same words.
+const RELEASE_NOT_FOUND = /release: not found/
 
 export function templateArgs(
   o: ValuesOptions & { release: string; chart: string; namespace: string }
@@ -121,6 +173,8 @@ export interface ManifestObject {
   name: string
   namespace?: string
   annotations: Record<string, string>
+  /** An Ingress's hosts: of its rules in order, and those its `tls` entries cover. */
+  ingress?: { hosts: string[]; tlsHosts: string[] }
 }
 
 /** The objects of a rendered or deployed manifest (multi-document YAML). */
@@ -150,10 +204,32 @@ export function manifestObjects(manifest: string): ManifestObject[] {
       kind,
       name,
       namespace: text(['metadata', 'namespace']),
-      annotations
+      annotations,
+      ...(kind === 'Ingress'
+        ? {
+            ingress: {
+              hosts: specEntries(doc, 'rules').flatMap((r) => stringsOf(r.get('host', true))),
+              tlsHosts: specEntries(doc, 'tls').flatMap((t) => stringsOf(t.get('hosts', true)))
+            }
+          }
+        : {})
     })
   }
   return out
+}
+
+type Doc = ReturnType<typeof parseAllDocuments>[number]
+
+/** The maps of a list under `spec` (an Ingress's `rules` or `tls`). */
+function specEntries(doc: Doc, field: string) {
+  const seq = doc.getIn(['spec', field], true)
+  return isSeq(seq) ? seq.items.filter(isMap) : []
+}
+
+/** The strings of a scalar or of a list of scalars. */
+function stringsOf(node: unknown): string[] {
+  const items = isSeq(node) ? node.items : [node]
+  return items.flatMap((n) => (isScalar(n) && typeof n.value === 'string' ? [n.value] : []))
 }
 
 /** Test hooks of a release (`helm.sh/hook: test` or the older `test-success`). */
@@ -263,6 +339,56 @@ export class Helm {
       ['rollback', release, '--namespace', namespace, '--timeout', seconds(timeoutMs)],
       timeoutMs + 60_000
     )
+  }
+
+  /** Uninstalls a release; `absent` when there was none (already removed is not a failure). */
+  async uninstallRelease(
+    release: string,
+    namespace: string,
+    timeoutMs: number
+  ): Promise<'removed' | 'absent'> {
+    const args = uninstallArgs(release, namespace, timeoutMs)
+    const r = await this.run(args, timeoutMs + 60_000, true)
+    if (r.exitCode === 0) return 'removed'
+    if (RELEASE_NOT_FOUND.test(r.stderr)) return 'absent'
+    throw new ToolError(
+      this.path,
+      args,
+      r.exitCode,
+      lastLines(r.stderr || r.stdout),
+      false,
+      timeoutMs
+    )
+  }
+
+  /** Every release in any namespace whose labels match `selector` (Helm 3.13 and later). */
+  async releases(selector: string, timeoutMs = 60_000): Promise<ReleaseEntry[]> {
+    const list = await runJson<
+      { name: string; namespace: string; revision: string | number; status: string }[] | null
+    >(this.path, listArgs(selector), { timeoutMs, env: this.env })
+    return (list ?? []).map((r) => ({
+      name: r.name,
+      namespace: r.namespace,
+      revision: Number(r.revision),
+      status: r.status
+    }))
+  }
+
+  /**
+   * The labels of a release's current revision: Helm 4 prints them in `get metadata`, Helm 3
+   * does not (undefined then).
+   */
+  async releaseLabels(
+    release: string,
+    namespace: string,
+    timeoutMs = 60_000
+  ): Promise<Record<string, string> | undefined> {
+    const doc = await runJson<{ labels?: Record<string, string> } | null>(
+      this.path,
+      ['get', 'metadata', release, '--namespace', namespace, '--output', 'json'],
+      { timeoutMs, env: this.env }
+    )
+    return doc?.labels
   }
 
   uninstall(release: string, namespace: string, timeoutMs: number) {

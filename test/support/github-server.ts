@@ -7,10 +7,16 @@
 //   // point the code at it: { GITHUB_API_URL: gh.url, GITHUB_GRAPHQL_URL: gh.graphqlUrl }
 //   // token WRITE_TOKEN acts as github-actions[bot]; FORK_TOKEN is the read-only token
 //   // a fork's pull request gets (403 on create, update and delete)
-//   ... gh.comments('o/r', 7), gh.requests ... await gh.close()
+//   gh.setPull('o/r', 7, { state: 'closed', merged: true })  // GET /repos/o/r/pulls/7
+//   gh.refuseDeployments(403)                         // a token without `deployments: write`
+//   ... gh.comments('o/r', 7), gh.deployments('o/r'), gh.statuses, gh.requests ... await gh.close()
 //
 // Endpoints: GET/POST /repos/{o}/{r}/issues/{n}/comments, PATCH/DELETE
-// /repos/{o}/{r}/issues/comments/{id}, GET /repos/{o}/{r}/commits/{sha}/pulls, POST /graphql
+// /repos/{o}/{r}/issues/comments/{id}, GET /repos/{o}/{r}/commits/{sha}/pulls, GET
+// /repos/{o}/{r}/pulls/{n}, GET/POST /repos/{o}/{r}/deployments (newest first; filters `sha`,
+// `ref`, `task`, `environment`), GET/POST /repos/{o}/{r}/deployments/{id}/statuses (newest
+// first; `auto_inactive`, default true, marks earlier successful non-transient, non-production
+// deployments of the environment inactive, as GitHub documents), POST /graphql
 // (`viewer { login }`), GET /user (403 for a bot, as for the Actions token; the login for a
 // personal token). Anything else: 404.
 
@@ -48,6 +54,72 @@ export interface RecordedRequest {
   body?: unknown
 }
 
+export type DeploymentState =
+  'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success'
+
+const DEPLOYMENT_STATES = new Set<string>([
+  'error',
+  'failure',
+  'inactive',
+  'in_progress',
+  'queued',
+  'pending',
+  'success'
+])
+
+export interface StoredDeploymentStatus {
+  id: number
+  state: DeploymentState
+  description: string
+  environment: string
+  environment_url: string
+  log_url: string
+  target_url: string
+  creator: { login: string }
+  created_at: string
+  updated_at: string
+  deployment_url: string
+}
+
+export interface StoredDeployment {
+  id: number
+  sha: string
+  ref: string
+  task: string
+  payload: unknown
+  environment: string
+  original_environment: string
+  description: string | null
+  transient_environment: boolean
+  production_environment: boolean
+  creator: { login: string }
+  created_at: string
+  updated_at: string
+  url: string
+  statuses_url: string
+  /** Not part of GitHub's answer: the statuses, oldest first (live objects). */
+  statuses: StoredDeploymentStatus[]
+}
+
+/** One status as it was set, in the order they were set, across every deployment. */
+export interface RecordedStatus {
+  repo: string
+  deploymentId: number
+  environment: string
+  state: DeploymentState
+  /** Set by GitHub itself (`auto_inactive`), not asked for in a request. */
+  automatic: boolean
+  environmentUrl: string
+  logUrl: string
+  description: string
+}
+
+export interface StoredPull {
+  number: number
+  state: 'open' | 'closed'
+  merged: boolean
+}
+
 export interface GitHubServerOptions {
   /** Tokens and who they are; the default knows WRITE_TOKEN and FORK_TOKEN. */
   tokens?: Record<string, Identity>
@@ -76,6 +148,20 @@ export interface GitHubServer {
     sha: string,
     pulls: { number: number; state: 'open' | 'closed' }[]
   ): void
+  /** What `GET /repos/{repo}/pulls/{number}` answers; a number never set is 404 (deleted). */
+  setPull(repo: string, number: number, pull: { state: 'open' | 'closed'; merged?: boolean }): void
+  /** Forgets a pull request: its GET answers 404, as for a deleted one. */
+  deletePull(repo: string, number: number): void
+  /** The deployments of a repository, oldest first (live objects, with their statuses). */
+  deployments(repo: string): StoredDeployment[]
+  /** Every status set, in order, across every repository and deployment. */
+  statuses: RecordedStatus[]
+  /**
+   * From now on every deployments request (create, list, statuses) is refused with `status`:
+   * 403 as for a token without `deployments: write`, 404 as for a fine-grained token that
+   * may not see them. `undefined` answers again.
+   */
+  refuseDeployments(status?: 403 | 404): void
   /** The next `times` requests whose `METHOD path` matches get this status and GitHub-style message. */
   fail(match: RegExp, status: number, message: string, times?: number): void
   close(): Promise<void>
@@ -92,6 +178,12 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
   const pulls = new Map<string, { number: number; state: string }[]>()
   const faults: { match: RegExp; status: number; message: string; times: number }[] = []
   const requests: RecordedRequest[] = []
+  const pullStates = new Map<string, StoredPull>()
+  const deploymentsByRepo = new Map<string, StoredDeployment[]>()
+  const statuses: RecordedStatus[] = []
+  let refused: 403 | 404 | undefined
+  let clock = Date.UTC(2025, 0, 1)
+  const now = (): string => new Date((clock += 1000)).toISOString()
   const userIds = new Map<string, number>()
   let nextId = 1_000_001
   let base = ''
@@ -123,6 +215,59 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
     comments(repo, issue).push(c)
     return c
   }
+  const deployments = (repo: string): StoredDeployment[] => {
+    let list = deploymentsByRepo.get(repo)
+    if (!list) deploymentsByRepo.set(repo, (list = []))
+    return list
+  }
+  const addStatus = (
+    repo: string,
+    d: StoredDeployment,
+    fields: {
+      state: DeploymentState
+      description?: string
+      environment_url?: string
+      log_url?: string
+      environment?: string
+    },
+    login: string,
+    automatic: boolean
+  ): StoredDeploymentStatus => {
+    const at = now()
+    const id = nextId++
+    if (fields.environment) d.environment = fields.environment
+    const st: StoredDeploymentStatus = {
+      id,
+      state: fields.state,
+      description: fields.description ?? '',
+      environment: d.environment,
+      environment_url: fields.environment_url ?? '',
+      log_url: fields.log_url ?? '',
+      target_url: fields.log_url ?? '',
+      creator: { login },
+      created_at: at,
+      updated_at: at,
+      deployment_url: d.url
+    }
+    d.statuses.push(st)
+    d.updated_at = at
+    statuses.push({
+      repo,
+      deploymentId: d.id,
+      environment: d.environment,
+      state: st.state,
+      automatic,
+      environmentUrl: st.environment_url,
+      logUrl: st.log_url,
+      description: st.description
+    })
+    return st
+  }
+  const deploymentAnswer = (d: StoredDeployment): Omit<StoredDeployment, 'statuses'> => {
+    const rest: Partial<StoredDeployment> = { ...d }
+    delete rest.statuses
+    return rest as Omit<StoredDeployment, 'statuses'>
+  }
   const findComment = (repo: string, id: number): StoredComment[] | undefined => {
     for (const [key, list] of issues) {
       if (key.startsWith(`${repo}#`) && list.some((c) => c.id === id)) return list
@@ -146,6 +291,25 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
   }
   const error = (res: ServerResponse, status: number, message: string, doc = ''): void =>
     send(res, status, { message, documentation_url: `${DOCS}${doc}`, status: String(status) })
+
+  /** A page of `list` as GitHub sends it: `per_page` (≤ 100) and `page`, with a Link header. */
+  const paged = (res: ServerResponse, url: URL, list: unknown[]): void => {
+    const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30))
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1)
+    const last = Math.max(1, Math.ceil(list.length / perPage))
+    const link = (p: number): string => {
+      const u = new URL(url.pathname + url.search, base)
+      u.searchParams.set('per_page', String(perPage))
+      u.searchParams.set('page', String(p))
+      return u.toString()
+    }
+    const rels: string[] = []
+    if (page > 1) rels.push(`<${link(page - 1)}>; rel="prev"`)
+    if (page < last) rels.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`)
+    if (page > 1) rels.push(`<${link(1)}>; rel="first"`)
+    const items = list.slice((page - 1) * perPage, page * perPage)
+    return send(res, 200, items, rels.length ? { link: rels.join(', ') } : {})
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = []
@@ -210,26 +374,7 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
     if (m) {
       const repo = m[1] as string
       const list = comments(repo, Number(m[2]))
-      if (method === 'GET') {
-        const perPage = Math.min(
-          100,
-          Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30)
-        )
-        const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1)
-        const last = Math.max(1, Math.ceil(list.length / perPage))
-        const link = (p: number): string => {
-          const u = new URL(url.pathname, base)
-          u.searchParams.set('per_page', String(perPage))
-          u.searchParams.set('page', String(p))
-          return u.toString()
-        }
-        const rels: string[] = []
-        if (page > 1) rels.push(`<${link(page - 1)}>; rel="prev"`)
-        if (page < last) rels.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`)
-        if (page > 1) rels.push(`<${link(1)}>; rel="first"`)
-        const items = list.slice((page - 1) * perPage, page * perPage)
-        return send(res, 200, items, rels.length ? { link: rels.join(', ') } : {})
-      }
+      if (method === 'GET') return paged(res, url, list)
       if (method === 'POST') {
         if (who.readOnly) return readOnly()
         const text = (body as { body?: unknown } | undefined)?.body
@@ -275,6 +420,128 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
     if (m && method === 'GET') {
       return send(res, 200, pulls.get(`${m[1]}@${m[2]}`) ?? [])
     }
+
+    m = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)$/.exec(url.pathname)
+    if (m && method === 'GET') {
+      const p = pullStates.get(`${m[1]}#${m[2]}`)
+      if (!p) return error(res, 404, 'Not Found', '/pulls/pulls#get-a-pull-request')
+      return send(res, 200, {
+        number: p.number,
+        state: p.state,
+        merged: p.merged,
+        merged_at: p.merged ? '2025-01-02T00:00:00Z' : null,
+        html_url: `https://github.com/${m[1]}/pull/${p.number}`
+      })
+    }
+
+    m = /^\/repos\/([^/]+\/[^/]+)\/deployments(?:\/(\d+)(\/statuses)?)?$/.exec(url.pathname)
+    if (m) {
+      const repo = m[1] as string
+      if (refused === 403 || (refused === undefined && who.readOnly && method === 'POST'))
+        return error(
+          res,
+          403,
+          'Resource not accessible by integration',
+          '/deployments/deployments#create-a-deployment'
+        )
+      if (refused === 404) return error(res, 404, 'Not Found')
+      const list = deployments(repo)
+      if (m[2] === undefined) {
+        if (method === 'GET') {
+          const q = url.searchParams
+          const match = list.filter(
+            (d) =>
+              (!q.get('sha') || d.sha === q.get('sha')) &&
+              (!q.get('ref') || d.ref === q.get('ref')) &&
+              (!q.get('task') || d.task === q.get('task')) &&
+              (!q.has('environment') || d.environment === q.get('environment'))
+          )
+          return paged(res, url, [...match].reverse().map(deploymentAnswer))
+        }
+        if (method === 'POST') {
+          const b = (body ?? {}) as Record<string, unknown>
+          if (typeof b.ref !== 'string' || b.ref === '')
+            return error(res, 422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
+          const environment = typeof b.environment === 'string' ? b.environment : 'production'
+          const at = now()
+          const id = nextId++
+          const d: StoredDeployment = {
+            id,
+            sha: /^[0-9a-f]{40}$/.test(b.ref) ? b.ref : 'f'.repeat(40),
+            ref: b.ref,
+            task: typeof b.task === 'string' ? b.task : 'deploy',
+            payload: b.payload ?? {},
+            environment,
+            original_environment: environment,
+            description: typeof b.description === 'string' ? b.description : null,
+            transient_environment: b.transient_environment === true,
+            production_environment:
+              typeof b.production_environment === 'boolean'
+                ? b.production_environment
+                : environment === 'production',
+            creator: { login: who.login },
+            created_at: at,
+            updated_at: at,
+            url: `${base}/repos/${repo}/deployments/${id}`,
+            statuses_url: `${base}/repos/${repo}/deployments/${id}/statuses`,
+            statuses: []
+          }
+          list.push(d)
+          return send(res, 201, deploymentAnswer(d))
+        }
+      } else {
+        const d = list.find((x) => x.id === Number(m?.[2]))
+        if (!d) return error(res, 404, 'Not Found')
+        if (!m[3] && method === 'GET') return send(res, 200, deploymentAnswer(d))
+        if (m[3] && method === 'GET') return paged(res, url, [...d.statuses].reverse())
+        if (m[3] && method === 'POST') {
+          const b = (body ?? {}) as Record<string, unknown>
+          const state = typeof b.state === 'string' ? b.state : ''
+          if (!DEPLOYMENT_STATES.has(state))
+            return error(res, 422, `Validation Failed: state is not included in the list`)
+          const description = typeof b.description === 'string' ? b.description : undefined
+          if (description !== undefined && description.length > 140)
+            return error(
+              res,
+              422,
+              'Validation Failed: description is too long (maximum is 140 characters)'
+            )
+          for (const f of ['environment_url', 'log_url'] as const) {
+            const v = b[f]
+            if (v !== undefined && (typeof v !== 'string' || (v !== '' && !/^https?:\/\//.test(v))))
+              return error(res, 422, `Validation Failed: ${f} must be a URL`)
+          }
+          const st = addStatus(
+            repo,
+            d,
+            {
+              state: state as DeploymentState,
+              description,
+              environment_url: b.environment_url as string | undefined,
+              log_url: b.log_url as string | undefined,
+              environment: typeof b.environment === 'string' ? b.environment : undefined
+            },
+            who.login,
+            false
+          )
+          if (state === 'success' && b.auto_inactive !== false) {
+            for (const other of list) {
+              const latest = other.statuses[other.statuses.length - 1]
+              if (
+                other.id !== d.id &&
+                other.id < d.id &&
+                other.environment === d.environment &&
+                !other.transient_environment &&
+                !other.production_environment &&
+                latest?.state === 'success'
+              )
+                addStatus(repo, other, { state: 'inactive' }, who.login, true)
+            }
+          }
+          return send(res, 201, st)
+        }
+      }
+    }
     return error(res, 404, 'Not Found')
   }
 
@@ -294,6 +561,18 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
     comments,
     addComment,
     setCommitPulls: (repo, sha, list) => void pulls.set(`${repo}@${sha}`, list),
+    setPull: (repo, number, pull) =>
+      void pullStates.set(`${repo}#${number}`, {
+        number,
+        state: pull.state,
+        merged: pull.merged ?? false
+      }),
+    deletePull: (repo, number) => void pullStates.delete(`${repo}#${number}`),
+    deployments,
+    statuses,
+    refuseDeployments: (status) => {
+      refused = status
+    },
     fail: (match, status, message, times = 1) =>
       void faults.push({ match, status, message, times }),
     close: () =>
