@@ -3,7 +3,8 @@
 # lint, what it renders for the values a preview uses, what it refuses; installs it on a
 # real control plane (scripts/cluster-up.sh: kube-apiserver with kwok's simulated pods)
 # in namespaces that enforce the restricted Pod Security profile; and lints
-# .github/workflows with actionlint. CHART_CLUSTER=0 skips the control plane.
+# .github/workflows and the README's example workflows with actionlint. CHART_CLUSTER=0
+# skips the control plane.
 #
 # Tools come from TOOLS_DIR, else from `npm run test-tools` (its last stdout line is the
 # folder holding helm, helm3 and actionlint). Rendered manifests are read with the
@@ -453,8 +454,33 @@ fi
 actionlint_workflows() {
   (cd "$root" && "$TOOLS_DIR/actionlint" -no-color)
 }
+# Every complete workflow the README shows (a ```yaml block with `on:` and `jobs:`), written
+# out one file each; the shared-cluster and sweep examples must be among them.
+readme_workflows() {
+  local dir="$work/readme-workflows"
+  rm -rf "$dir" && mkdir -p "$dir"
+  node --input-type=module - "$root/README.md" "$dir" <<'JS' || return 1
+import { readFileSync, writeFileSync } from 'node:fs'
+const [readme, dir] = process.argv.slice(2)
+const blocks = [...readFileSync(readme, 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
+  .map((m) => m[1])
+  .filter((b) => /^on:/m.test(b) && /^jobs:/m.test(b))
+const want = {
+  'shared-cluster workflow': /types: \[opened, synchronize, reopened, closed\]/,
+  'sweep workflow': /mode: sweep/
+}
+for (const [what, re] of Object.entries(want))
+  if (!blocks.some((b) => re.test(b))) {
+    console.error(`README.md shows no ${what} (a yaml block with on: and jobs:)`)
+    process.exit(1)
+  }
+blocks.forEach((b, i) => writeFileSync(`${dir}/readme-${i + 1}.yml`, b))
+JS
+  "$TOOLS_DIR/actionlint" -no-color "$dir"/*.yml
+}
 if [[ -x "$TOOLS_DIR/actionlint" ]]; then
   check "actionlint: .github/workflows" actionlint_workflows
+  check "actionlint: the README's example workflows" readme_workflows
 else
   check "actionlint: present in $TOOLS_DIR" false
 fi

@@ -143,3 +143,34 @@ export function discover(
       (release ? `${release}/${inputs.namespace}` : `minikube/${inputs.namespace}`)
   }
 }
+
+/** The events on which `cluster: existing` gives each pull request its own namespace. */
+export const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target']
+
+/** What the run's event tells about defaults: from `GITHUB_EVENT_NAME`, its payload, `GITHUB_ACTOR`. */
+export interface RunEvent {
+  event?: string
+  pullRequest?: number
+  actor?: string
+}
+
+/**
+ * The inputs with the defaults that depend on the event: with `cluster: existing` on a pull
+ * request and no `namespace` input, the namespace `pr-<number>`; for a `ghcr.io` registry, the
+ * actor and `github-token` as its user and password when those are not given.
+ */
+export function withEventDefaults(inputs: Inputs, run: RunEvent): Inputs {
+  const out = { ...inputs }
+  if (
+    inputs.cluster === 'existing' &&
+    !inputs.namespaceGiven &&
+    PULL_REQUEST_EVENTS.includes(run.event ?? '') &&
+    run.pullRequest !== undefined
+  )
+    out.namespace = `pr-${run.pullRequest}`
+  if (inputs.registry.split('/')[0]?.toLowerCase() === 'ghcr.io') {
+    out.registryUsername ||= (run.actor ?? '').trim()
+    out.registryPassword ||= inputs.githubToken
+  }
+  return out
+}

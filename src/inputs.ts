@@ -6,20 +6,25 @@ import {
   parseBaseUrl,
   MAX_DURATION_MS,
   RESERVED_KEYS,
+  TAG_PATTERN,
   durationBetween,
   isPortName,
   parseBoolean,
   parseChoice,
   parseDnsLabel,
+  parseDuration,
   parseKeyValues,
   parseLines,
   parseList,
   parseMemory,
   parsePositiveInt,
+  parseRegistry,
+  parseUrlTemplate,
   parseVersion,
   reservedKeyPart,
   splitArgs
 } from './parse.js'
+import { URL_PLACEHOLDERS } from './lifecycle/url.js'
 import { redact } from './redact.js'
 
 export const CLUSTERS = ['minikube', 'existing'] as const
@@ -44,6 +49,7 @@ export const IMAGE_LOADS = ['load', 'docker-env'] as const
 export const COMMENTS = ['auto', 'always', 'never', 'on-failure'] as const
 export const HELM_TESTS = ['auto', 'true', 'false'] as const
 export const BUILD_CACHES = ['auto', 'gha', 'registry', 'local', 'none'] as const
+export const MODES = ['preview', 'sweep'] as const
 export type BuildCacheInput = (typeof BUILD_CACHES)[number]
 
 export interface ImageSpec {
@@ -96,7 +102,10 @@ export interface Inputs {
   /** '' means: discover `charts/<one>/Chart.yaml`. */
   chart: string
   release: string
+  /** `preview` unless given; on a pull request to an existing cluster `discover.ts` makes it `pr-<number>`. */
   namespace: string
+  /** Whether `namespace` was set in the workflow (an explicit namespace always wins). */
+  namespaceGiven: boolean
   valuesFiles: string[]
   set: string[]
   setString: string[]
@@ -119,6 +128,21 @@ export interface Inputs {
   buildCacheRef: string
   /** An existing buildx builder; '' means: one is created when a cache needs it. */
   builder: string
+  /** Where built images are pushed: `host[:port]/path`, no scheme, tag, digest or trailing slash; '' = none. */
+  registry: string
+  /** For a `ghcr.io` registry, '' becomes `GITHUB_ACTOR` (`discover.ts`). */
+  registryUsername: string
+  /** A secret. For a `ghcr.io` registry, '' becomes `github-token` (`discover.ts`). */
+  registryPassword: string
+  /** Tags put on the pushed digests only when the preview is healthy. */
+  pushTags: string[]
+  /** A template with `{number}`, `{branch}`, `{sha}`, `{namespace}`, `{release}`; '' = the Ingress default. */
+  url: string
+  /** A GitHub environment to create a deployment in; '' = off. */
+  environment: string
+  /** How long a preview lives after its last push; undefined = it never expires. */
+  ttlMs?: number
+  mode: (typeof MODES)[number]
 }
 
 /** The longest `stable-for`: a window, not a second wait-timeout. */
@@ -148,7 +172,7 @@ export const DEFAULTS: Record<string, string> = {
   'image-load': 'load',
   chart: '',
   release: '',
-  namespace: 'preview',
+  namespace: '',
   'values-files': '',
   set: '',
   'set-string': '',
@@ -167,7 +191,15 @@ export const DEFAULTS: Record<string, string> = {
   'diagnostics-artifact': 'true',
   'build-cache': 'auto',
   'build-cache-ref': '',
-  builder: ''
+  builder: '',
+  registry: '',
+  'registry-username': '',
+  'registry-password': '',
+  'push-tags': '',
+  url: '',
+  environment: '',
+  ttl: '',
+  mode: 'preview'
 }
 
 /** All problems with the inputs, each naming the input, the value and what is accepted. */
@@ -190,41 +222,91 @@ const CHECK_KEYS = [
 ]
 
 /**
- * Reads and validates every input. `read` returns the raw input ('' when unset);
- * `workspace` is where relative paths (contexts, chart, values files) are resolved.
- * Throws InputErrors listing every problem, before anything has been started.
+ * What each group's parser reads through: the raw input (its default when unset), `field` that
+ * parses one input and records a problem naming it, `path` for workspace-relative paths.
  */
-export function parseInputs(read: (name: string) => string, workspace: string): Inputs {
-  const problems: string[] = []
+interface Reader {
+  /** The input as given, '' when unset (no default): to tell "not set" from "set to the default". */
+  given(name: string): string
+  raw(name: string): string
+  /** `secret`: the value is never shown, not even in part. */
+  field<T>(name: string, parser: (v: string) => T, fallback: T, opts?: { secret?: boolean }): T
+  path(p: string): string
+  problem(text: string): void
+}
+
+function reader(read: (name: string) => string, workspace: string, problems: string[]): Reader {
   const raw = (name: string): string => {
     const v = read(name)
     return v.trim() === '' ? (DEFAULTS[name] ?? '') : v
   }
-  /** `secret`: the value is never shown, not even in part. */
-  function field<T>(
-    name: string,
-    parser: (v: string) => T,
-    fallback: T,
-    opts: { secret?: boolean } = {}
-  ): T {
-    const value = raw(name)
-    try {
-      return parser(value)
-    } catch (err) {
-      if (!(err instanceof Invalid)) throw err
-      const shown = opts.secret ? '' : (err.shown ?? value)
-      problems.push(
-        shown === ''
-          ? `input '${name}' must be ${err.message}`
-          : `input '${name}' must be ${err.message}, got '${shorten(shown)}'`
-      )
-      return fallback
-    }
+  return {
+    given: (name) => read(name).trim(),
+    raw,
+    field(name, parser, fallback, opts = {}) {
+      const value = raw(name)
+      try {
+        return parser(value)
+      } catch (err) {
+        if (!(err instanceof Invalid)) throw err
+        const shown = opts.secret ? '' : (err.shown ?? value)
+        problems.push(
+          shown === ''
+            ? `input '${name}' must be ${err.message}`
+            : `input '${name}' must be ${err.message}, got '${shorten(shown)}'`
+        )
+        return fallback
+      }
+    },
+    path: (p) => (isAbsolute(p) ? p : resolve(workspace, p)),
+    problem: (text) => problems.push(text)
   }
-  const path = (p: string): string => (isAbsolute(p) ? p : resolve(workspace, p))
+}
 
-  const cluster = field('cluster', (v) => parseChoice(v, CLUSTERS), 'minikube')
-  const cpus = field(
+/**
+ * Reads and validates every input. `read` returns the raw input ('' when unset);
+ * `workspace` is where relative paths (contexts, chart, values files) are resolved.
+ * Pure: nothing but `read` and the workspace's files is looked at (the event's defaults are
+ * `discover.ts`'s). Throws InputErrors listing every problem, before anything has been started.
+ */
+export function parseInputs(read: (name: string) => string, workspace: string): Inputs {
+  const problems: string[] = []
+  const r = reader(read, workspace, problems)
+  const inputs: Inputs = {
+    ...clusterInputs(r),
+    ...toolInputs(r),
+    ...imageInputs(r),
+    ...chartInputs(r),
+    ...verifyInputs(r),
+    ...reportInputs(r, read),
+    ...buildCacheInputs(r),
+    ...previewInputs(r)
+  }
+  problems.push(...crossChecks(inputs))
+  if (problems.length > 0) throw new InputErrors(problems)
+  return inputs
+}
+
+const timeout = durationBetween(1000, MAX_DURATION_MS)
+
+function clusterInputs(
+  r: Reader
+): Pick<
+  Inputs,
+  | 'cluster'
+  | 'kubernetesVersion'
+  | 'driver'
+  | 'cpus'
+  | 'memory'
+  | 'nodes'
+  | 'addons'
+  | 'startArgs'
+  | 'clusterTimeoutMs'
+  | 'minikubeCache'
+  | 'cleanup'
+> {
+  const cluster = r.field('cluster', (v) => parseChoice(v, CLUSTERS), 'minikube')
+  const cpus = r.field(
     'cpus',
     (v) => {
       const t = v.trim().toLowerCase()
@@ -235,88 +317,19 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
     },
     '2'
   )
-  const addonsRaw = field('addons', parseList, [])
+  const addonsRaw = r.field('addons', parseList, [])
   const auto = addonsRaw.some((a) => a.toLowerCase() === 'auto')
-  const addonNames = addonsRaw.filter((a) => a.toLowerCase() !== 'auto')
-  for (const a of addonNames) {
+  const names = addonsRaw.filter((a) => a.toLowerCase() !== 'auto')
+  for (const a of names) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(a)) {
-      problems.push(
+      r.problem(
         `input 'addons' must be a list of minikube addon names (or 'auto'), got '${shorten(a)}'`
       )
     }
   }
-
-  const imageTag = field(
-    'image-tag',
-    (v) => {
-      const t = v.trim()
-      if (t === '') return ''
-      if (t === 'latest')
-        throw new Invalid(
-          `a tag other than 'latest' (a moving tag defeats caching and pull policies)`
-        )
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t))
-        throw new Invalid('a Docker tag (letters, digits, _ . -; at most 128)')
-      return t
-    },
-    ''
-  )
-
-  const images = field('images', (v) => parseImages(v, path), [])
-
-  const chart = field(
-    'chart',
-    (v) => {
-      const t = v.trim()
-      if (t === '') return ''
-      const file = join(path(t), 'Chart.yaml')
-      if (!existsSync(file)) throw new Invalid('the path of a chart folder holding Chart.yaml')
-      if (!statSync(file).isFile())
-        throw new Invalid(
-          `a chart folder whose Chart.yaml is a file; '${t}/Chart.yaml' is a folder`
-        )
-      return path(t)
-    },
-    ''
-  )
-
-  const valuesFiles = field(
-    'values-files',
-    (v) =>
-      parseLines(v).map((f) => {
-        if (!existsSync(path(f)))
-          throw new Invalid(`a list of existing files; '${f}' does not exist`)
-        if (!statSync(path(f)).isFile()) throw new Invalid(`a list of files; '${f}' is a folder`)
-        return path(f)
-      }),
-    []
-  )
-  const needsEquals = (v: string): string[] =>
-    parseLines(v).map((line, i) => {
-      const at = line.indexOf('=')
-      if (at <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
-      // Every comma-separated assignment of the line (`a=1,b=2`) is a key helm sets.
-      for (const part of line.split(/(?<!\\),/)) {
-        const reserved = reservedKeyPart(part.slice(0, Math.max(0, part.indexOf('='))))
-        if (reserved !== undefined)
-          throw new Invalid(
-            `keys without '${reserved}' (${RESERVED_KEYS.join(', ')} are refused), line ${i + 1} has it`,
-            ''
-          )
-      }
-      return line
-    })
-  const timeout = durationBetween(1000, MAX_DURATION_MS)
-
-  const inputs: Inputs = {
+  return {
     cluster,
-    minikubeVersion: field('minikube-version', (v) => parseVersion(v), 'latest'),
-    helmVersion: field('helm-version', (v) => parseVersion(v), 'latest'),
-    kubectlVersion: field('kubectl-version', (v) => parseVersion(v, true), ''),
-    minikubeBaseUrl: field('minikube-base-url', parseBaseUrl, ''),
-    helmBaseUrl: field('helm-base-url', parseBaseUrl, ''),
-    kubectlBaseUrl: field('kubectl-base-url', parseBaseUrl, ''),
-    kubernetesVersion: field(
+    kubernetesVersion: r.field(
       'kubernetes-version',
       (v) => {
         const t = v.trim().toLowerCase()
@@ -325,67 +338,293 @@ export function parseInputs(read: (name: string) => string, workspace: string): 
       },
       ''
     ),
-    driver: field('driver', (v) => parseChoice(v, DRIVERS), 'docker'),
+    driver: r.field('driver', (v) => parseChoice(v, DRIVERS), 'docker'),
     cpus,
-    memory: field('memory', parseMemory, '4096mb'),
-    nodes: field('nodes', parsePositiveInt, 1),
-    addons: { auto, names: addonNames },
-    startArgs: field('start-args', splitArgs, []),
-    clusterTimeoutMs: field('cluster-timeout', timeout, 300_000),
-    minikubeCache: field('minikube-cache', parseBoolean, true),
-    cleanup: field('cleanup', (v) => parseChoice(v, CLEANUPS), 'always'),
-    images,
-    imageTag,
-    imageLoad: field('image-load', (v) => parseChoice(v, IMAGE_LOADS), 'load'),
-    chart,
-    release: field('release', (v) => (v.trim() === '' ? '' : parseDnsLabel(v)), ''),
-    namespace: field('namespace', (v) => parseDnsLabel(v, 63), 'preview'),
-    valuesFiles,
-    set: field('set', needsEquals, []),
-    setString: field('set-string', needsEquals, []),
-    secretValues: field('secret-values', parseKeyValues, [], { secret: true }),
-    helmArgs: field('helm-args', splitArgs, []),
-    rollbackOnFailure: field('rollback-on-failure', parseBoolean, false),
-    waitTimeoutMs: field('wait-timeout', timeout, 300_000),
-    failFast: field('fail-fast', parseBoolean, true),
-    stableForMs: field('stable-for', durationBetween(0, STABLE_FOR_MAX_MS), 10_000),
-    healthChecks: field('health-checks', parseHealthChecks, []),
-    helmTest: field('helm-test', (v) => parseChoice(v, HELM_TESTS), 'auto'),
-    githubToken: read('github-token').trim(),
-    comment: field('comment', (v) => parseChoice(v, COMMENTS), 'auto'),
-    commentHeader: field('comment-header', parseCommentHeader, ''),
-    jobSummary: field('job-summary', parseBoolean, true),
-    diagnosticsArtifact: field('diagnostics-artifact', parseBoolean, true),
-    ...buildCacheInputs(raw, path, problems)
+    memory: r.field('memory', parseMemory, '4096mb'),
+    nodes: r.field('nodes', parsePositiveInt, 1),
+    addons: { auto, names },
+    startArgs: r.field('start-args', splitArgs, []),
+    clusterTimeoutMs: r.field('cluster-timeout', timeout, 300_000),
+    minikubeCache: r.field('minikube-cache', parseBoolean, true),
+    cleanup: r.field('cleanup', (v) => parseChoice(v, CLEANUPS), 'always')
   }
-  if (cluster === 'existing' && inputs.imageLoad === 'load' && images.length > 0) {
-    // An existing cluster has no `minikube image load`: its nodes must pull the images.
+}
+
+function toolInputs(
+  r: Reader
+): Pick<
+  Inputs,
+  | 'minikubeVersion'
+  | 'helmVersion'
+  | 'kubectlVersion'
+  | 'minikubeBaseUrl'
+  | 'helmBaseUrl'
+  | 'kubectlBaseUrl'
+> {
+  return {
+    minikubeVersion: r.field('minikube-version', (v) => parseVersion(v), 'latest'),
+    helmVersion: r.field('helm-version', (v) => parseVersion(v), 'latest'),
+    kubectlVersion: r.field('kubectl-version', (v) => parseVersion(v, true), ''),
+    minikubeBaseUrl: r.field('minikube-base-url', parseBaseUrl, ''),
+    helmBaseUrl: r.field('helm-base-url', parseBaseUrl, ''),
+    kubectlBaseUrl: r.field('kubectl-base-url', parseBaseUrl, '')
+  }
+}
+
+function parseImageTag(v: string): string {
+  const t = v.trim()
+  if (t === '') return ''
+  if (t === 'latest')
+    throw new Invalid(`a tag other than 'latest' (a moving tag defeats caching and pull policies)`)
+  if (!TAG_PATTERN.test(t)) throw new Invalid('a Docker tag (letters, digits, _ . -; at most 128)')
+  return t
+}
+
+function imageInputs(r: Reader): Pick<Inputs, 'images' | 'imageTag' | 'imageLoad'> {
+  const imageTag = r.field('image-tag', parseImageTag, '')
+  return {
+    images: r.field('images', (v) => parseImages(v, r.path), []),
+    imageTag,
+    imageLoad: r.field('image-load', (v) => parseChoice(v, IMAGE_LOADS), 'load')
+  }
+}
+
+function chartInputs(
+  r: Reader
+): Pick<
+  Inputs,
+  | 'chart'
+  | 'release'
+  | 'namespace'
+  | 'namespaceGiven'
+  | 'valuesFiles'
+  | 'set'
+  | 'setString'
+  | 'secretValues'
+  | 'helmArgs'
+  | 'rollbackOnFailure'
+> {
+  const chart = r.field(
+    'chart',
+    (v) => {
+      const t = v.trim()
+      if (t === '') return ''
+      const file = join(r.path(t), 'Chart.yaml')
+      if (!existsSync(file)) throw new Invalid('the path of a chart folder holding Chart.yaml')
+      if (!statSync(file).isFile())
+        throw new Invalid(
+          `a chart folder whose Chart.yaml is a file; '${t}/Chart.yaml' is a folder`
+        )
+      return r.path(t)
+    },
+    ''
+  )
+  const valuesFiles = r.field(
+    'values-files',
+    (v) =>
+      parseLines(v).map((f) => {
+        if (!existsSync(r.path(f)))
+          throw new Invalid(`a list of existing files; '${f}' does not exist`)
+        if (!statSync(r.path(f)).isFile()) throw new Invalid(`a list of files; '${f}' is a folder`)
+        return r.path(f)
+      }),
+    []
+  )
+  return {
+    chart,
+    release: r.field('release', (v) => (v.trim() === '' ? '' : parseDnsLabel(v)), ''),
+    // Empty in action.yml, so that a namespace given can be told from none (`pr-<number>`).
+    namespace: r.field(
+      'namespace',
+      (v) => (v.trim() === '' ? 'preview' : parseDnsLabel(v, 63)),
+      'preview'
+    ),
+    namespaceGiven: r.given('namespace') !== '',
+    valuesFiles,
+    set: r.field('set', setLines, []),
+    setString: r.field('set-string', setLines, []),
+    secretValues: r.field('secret-values', parseKeyValues, [], { secret: true }),
+    helmArgs: r.field('helm-args', splitArgs, []),
+    rollbackOnFailure: r.field('rollback-on-failure', parseBoolean, false)
+  }
+}
+
+/** `--set` lines: `key=value` on each, no key part reaching an object's prototype. */
+function setLines(v: string): string[] {
+  return parseLines(v).map((line, i) => {
+    const at = line.indexOf('=')
+    if (at <= 0) throw new Invalid(`'key=value' on every line, line ${i + 1} has none`)
+    // Every comma-separated assignment of the line (`a=1,b=2`) is a key helm sets.
+    for (const part of line.split(/(?<!\\),/)) {
+      const reserved = reservedKeyPart(part.slice(0, Math.max(0, part.indexOf('='))))
+      if (reserved !== undefined)
+        throw new Invalid(
+          `keys without '${reserved}' (${RESERVED_KEYS.join(', ')} are refused), line ${i + 1} has it`,
+          ''
+        )
+    }
+    return line
+  })
+}
+
+function verifyInputs(
+  r: Reader
+): Pick<Inputs, 'waitTimeoutMs' | 'failFast' | 'stableForMs' | 'healthChecks' | 'helmTest'> {
+  return {
+    waitTimeoutMs: r.field('wait-timeout', timeout, 300_000),
+    failFast: r.field('fail-fast', parseBoolean, true),
+    stableForMs: r.field('stable-for', durationBetween(0, STABLE_FOR_MAX_MS), 10_000),
+    healthChecks: r.field('health-checks', parseHealthChecks, []),
+    helmTest: r.field('helm-test', (v) => parseChoice(v, HELM_TESTS), 'auto')
+  }
+}
+
+function reportInputs(
+  r: Reader,
+  read: (name: string) => string
+): Pick<
+  Inputs,
+  'githubToken' | 'comment' | 'commentHeader' | 'jobSummary' | 'diagnosticsArtifact'
+> {
+  return {
+    githubToken: read('github-token').trim(),
+    comment: r.field('comment', (v) => parseChoice(v, COMMENTS), 'auto'),
+    commentHeader: r.field('comment-header', parseCommentHeader, ''),
+    jobSummary: r.field('job-summary', parseBoolean, true),
+    diagnosticsArtifact: r.field('diagnostics-artifact', parseBoolean, true)
+  }
+}
+
+/** The longest `ttl`: a preview nobody renews for a year is abandoned. */
+const TTL_MAX_MS = 365 * 86_400_000
+
+/** The placeholders a `url` template may use, as names without braces. */
+const PLACEHOLDER_NAMES: readonly string[] = URL_PLACEHOLDERS.map((p) => p.replace(/[{}]/g, ''))
+
+/** Registry, `push-tags`, `url`, `environment`, `ttl` and `mode`: the preview beyond the job. */
+function previewInputs(
+  r: Reader
+): Pick<
+  Inputs,
+  | 'registry'
+  | 'registryUsername'
+  | 'registryPassword'
+  | 'pushTags'
+  | 'url'
+  | 'environment'
+  | 'ttlMs'
+  | 'mode'
+> {
+  const ttl = r.raw('ttl').trim()
+  return {
+    registry: r.field('registry', parseRegistry, ''),
+    registryUsername: r.field('registry-username', oneLine('a user name'), ''),
+    registryPassword: r.field('registry-password', oneLine('a password'), '', { secret: true }),
+    pushTags: r.field('push-tags', parsePushTags, []),
+    url: r.field('url', (v) => parseUrlTemplate(v, PLACEHOLDER_NAMES), ''),
+    environment: r.field('environment', parseEnvironment, ''),
+    ttlMs:
+      ttl === ''
+        ? undefined
+        : r.field(
+            'ttl',
+            (v) => parseDuration(v, { minMs: 60_000, maxMs: TTL_MAX_MS, days: true }),
+            undefined
+          ),
+    mode: r.field('mode', (v) => parseChoice(v, MODES), 'preview')
+  }
+}
+
+function oneLine(what: string): (v: string) => string {
+  return (v) => {
+    const t = v.trim()
+    if (/[\r\n]/.test(t)) throw new Invalid(`${what} on one line`, '')
+    return t
+  }
+}
+
+/** `push-tags`: a newline (or comma) list of Docker tags; `latest` is fine here, it is a promotion. */
+function parsePushTags(v: string): string[] {
+  const tags = parseList(v)
+  for (const tag of tags) {
+    if (!TAG_PATTERN.test(tag))
+      throw new Invalid(
+        `a list of Docker tags (letters, digits, _ . -, not starting with . or -, at most 128); '${shorten(tag)}' is not one`,
+        ''
+      )
+  }
+  return [...new Set(tags)]
+}
+
+/** A GitHub environment name: one line of at most 255 characters. */
+function parseEnvironment(v: string): string {
+  const t = v.trim()
+  if (t.length > 255)
+    throw new Invalid(`a GitHub environment name of at most 255 characters; it has ${t.length}`, '')
+  if ([...t].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    throw new Invalid('a GitHub environment name on one line')
+  return t
+}
+
+/**
+ * `docker login` needs both a user and a password; for `ghcr.io` they default to the actor and
+ * `github-token` (`discover.ts`), so only what no default fills in is asked for.
+ */
+function loginChecks(i: Inputs): string[] {
+  const user = i.registryUsername !== ''
+  const password = i.registryPassword !== ''
+  if (!user && !password) return []
+  if (!i.registry) {
+    const given = user ? 'registry-username' : 'registry-password'
+    return [
+      `input '${given}' needs input 'registry': it is the login to the registry images are pushed to`
+    ]
+  }
+  const ghcr = i.registry.split('/')[0]?.toLowerCase() === 'ghcr.io'
+  if (user && !password && !(ghcr && i.githubToken))
+    return [`input 'registry-username' needs input 'registry-password': docker login takes both`]
+  if (password && !user && !ghcr)
+    return [`input 'registry-password' needs input 'registry-username': docker login takes both`]
+  return []
+}
+
+/** Problems no single input has: inputs that need or exclude each other. */
+function crossChecks(i: Inputs): string[] {
+  const problems: string[] = []
+  if (i.cluster === 'existing' && i.imageLoad === 'load' && i.images.length > 0 && !i.registry) {
+    // An existing cluster has no `minikube image load`: its nodes pull the images from a registry.
     problems.push(
-      `input 'images' needs 'cluster: minikube': an existing cluster cannot be loaded with images built on the runner (push them to a registry and set the chart's image values instead)`
+      `input 'images' with 'cluster: existing' needs input 'registry': the images built on the runner are pushed there for the cluster to pull (e.g. 'registry: ghcr.io/<owner>/<repository>')`
     )
   }
-  if (problems.length > 0) throw new InputErrors(problems)
-  return inputs
+  if (i.mode === 'sweep' && i.cluster === 'minikube') {
+    problems.push(
+      `input 'mode: sweep' needs 'cluster: existing': it removes expired previews from a shared cluster, and a minikube cluster lives only as long as its job`
+    )
+  }
+  problems.push(...loginChecks(i))
+  if (i.pushTags.length > 0 && !i.registry) {
+    problems.push(
+      `input 'push-tags' needs input 'registry': the tags are put on the images pushed there`
+    )
+  }
+  return problems
 }
 
 /** `build-cache`, `build-cache-ref` and `builder`, checked together: the ref only means something for two of the caches. */
-function buildCacheInputs(
-  raw: (name: string) => string,
-  path: (p: string) => string,
-  problems: string[]
-): Pick<Inputs, 'buildCache' | 'buildCacheRef' | 'builder'> {
+function buildCacheInputs(r: Reader): Pick<Inputs, 'buildCache' | 'buildCacheRef' | 'builder'> {
   let buildCache: BuildCacheInput = 'auto'
-  const cacheRaw = raw('build-cache')
+  const cacheRaw = r.raw('build-cache')
   try {
     buildCache = parseChoice(cacheRaw, BUILD_CACHES)
   } catch (err) {
     if (!(err instanceof Invalid)) throw err
-    problems.push(`input 'build-cache' must be ${err.message}, got '${shorten(cacheRaw)}'`)
+    r.problem(`input 'build-cache' must be ${err.message}, got '${shorten(cacheRaw)}'`)
   }
-  const ref = raw('build-cache-ref').trim()
+  const ref = r.raw('build-cache-ref').trim()
   let buildCacheRef = ''
   if ((buildCache === 'registry' || buildCache === 'local') && ref === '') {
-    problems.push(
+    r.problem(
       buildCache === 'registry'
         ? `input 'build-cache: registry' needs input 'build-cache-ref': the cache image repository, e.g. 'ghcr.io/octo/app-cache'`
         : `input 'build-cache: local' needs input 'build-cache-ref': the folder that holds the cache, e.g. '/tmp/build-cache'`
@@ -393,7 +632,7 @@ function buildCacheInputs(
   } else if (buildCache === 'registry') {
     const last = ref.split('/').pop() ?? ''
     if (/[@:]/.test(last)) {
-      problems.push(
+      r.problem(
         `input 'build-cache-ref' must be a repository without a tag or digest (each image's cache is tagged with its name), got '${shorten(ref)}'`
       )
     } else if (
@@ -401,24 +640,24 @@ function buildCacheInputs(
         ref
       )
     ) {
-      problems.push(
+      r.problem(
         `input 'build-cache-ref' must be an image repository such as 'ghcr.io/octo/app-cache', got '${shorten(ref)}'`
       )
     } else buildCacheRef = ref
   } else if (buildCache === 'local') {
     // The folder goes into BuildKit's comma-separated cache option: a comma or quote would split it.
     if (/[,"'\r\n]/.test(ref)) {
-      problems.push(
+      r.problem(
         `input 'build-cache-ref' must be a folder path without commas, quotes or line breaks, got '${shorten(ref)}'`
       )
-    } else buildCacheRef = path(ref)
+    } else buildCacheRef = r.path(ref)
   } else {
     // Unused by this cache; kept so the build can say it is ignored.
     buildCacheRef = ref
   }
-  const builder = raw('builder').trim()
+  const builder = r.raw('builder').trim()
   if (builder !== '' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(builder)) {
-    problems.push(
+    r.problem(
       `input 'builder' must be the name of a buildx builder (letters, digits, _ . -), got '${shorten(builder)}'`
     )
   }

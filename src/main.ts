@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { discover, type Discovered } from './discover.js'
+import { discover, withEventDefaults, type Discovered } from './discover.js'
 import { maskSecrets } from './deploy/values.js'
 import { InputErrors, parseInputs, type Inputs } from './inputs.js'
 import { buildPlan } from './plan.js'
@@ -77,7 +77,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     // Masked before anything reads them: no error about them can show them.
     maskRawSecrets(core.getInput('github-token'), core.getInput('secret-values'))
-    inputs = parseInputs(readInput, workspace)
+    maskRawSecrets(core.getInput('registry-password'), '')
+    inputs = withEventDefaults(parseInputs(readInput, workspace), {
+      ...facts,
+      actor: env['GITHUB_ACTOR']
+    })
     maskSecrets(inputs.secretValues)
     found = discover(inputs, workspace, facts.commit)
   } catch (err) {

@@ -11,7 +11,7 @@ export class Invalid extends Error {
   }
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /** The longest wait any input accepts: a GitHub-hosted job is cancelled after 6 hours. */
 export const MAX_DURATION_MS = 6 * 3_600_000
@@ -19,6 +19,8 @@ export const MAX_DURATION_MS = 6 * 3_600_000
 export interface DurationBounds {
   minMs: number
   maxMs: number
+  /** `d` (days) is a unit too: for lifetimes (`ttl`), not for waits. */
+  days?: boolean
 }
 
 /** `90000` → `1m30s`, `21600000` → `6h`: how a duration is written back to a user. */
@@ -27,6 +29,7 @@ export function durationText(ms: number): string {
   const parts: string[] = []
   let rest = ms
   for (const [unit, size] of [
+    ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
     ['s', 1000],
@@ -49,15 +52,16 @@ export function parseDuration(
   bounds: DurationBounds = { minMs: 1, maxMs: MAX_DURATION_MS }
 ): number {
   const text = raw.trim()
+  const examples = bounds.days ? `'12h', '3d' or '1d12h'` : `'90s', '5m' or '1h30m'`
   const expected =
     bounds.minMs === 0
-      ? `a duration such as '90s', '5m' or '1h30m', at most ${durationText(bounds.maxMs)} ('0s' turns it off)`
-      : `a duration such as '90s', '5m' or '1h30m', between ${durationText(bounds.minMs)} and ${durationText(bounds.maxMs)}`
+      ? `a duration such as ${examples}, at most ${durationText(bounds.maxMs)} ('0s' turns it off)`
+      : `a duration such as ${examples}, between ${durationText(bounds.minMs)} and ${durationText(bounds.maxMs)}`
   let total: number
   if (/^\d+$/.test(text)) {
     total = Number(text) * 1000
   } else {
-    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
+    const re = bounds.days ? /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy : /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
     total = 0
     let consumed = 0
     for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -264,4 +268,100 @@ export function parseMemory(raw: string): string {
   if (mb < 1800)
     throw new Invalid(`at least 1800 MB (minikube refuses less; that is ${Math.round(mb)} MB)`)
   return m[2] ? `${m[1]}${m[2]}` : `${m[1]}mb`
+}
+
+/** A Docker tag: letters, digits, `_`, `.`, `-`, not starting with `.` or `-`, at most 128. */
+export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+
+/** One path component of an image name, as the distribution spec allows it. */
+const PATH_PART = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
+/** A registry host: DNS labels (or `localhost`), an IPv4 address, or `[IPv6]`; then an optional port. */
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/
+
+/**
+ * Where built images are pushed: `host[:port]` and an optional repository path
+ * (`ghcr.io/acme/shop`, `127.0.0.1:5000`), without a scheme, tag, digest or trailing slash.
+ * Each image becomes `<registry>/<name>:<tag>`, so a tag or digest here would be nonsense.
+ */
+export function parseRegistry(raw: string): string {
+  const t = raw.trim()
+  if (t === '') return ''
+  const example = `e.g. 'ghcr.io/acme/shop' or '127.0.0.1:5000'`
+  if (/\s/.test(t)) throw new Invalid(`a registry reference without spaces (${example})`)
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(t))
+    throw new Invalid(`a registry reference without a scheme such as 'https://' (${example})`)
+  if (t.includes('@'))
+    throw new Invalid(
+      `a registry reference without a digest: each image is pushed as <registry>/<name>:<tag> (${example})`
+    )
+  if (t.endsWith('/')) throw new Invalid(`a registry reference without a trailing '/' (${example})`)
+  const [host = '', ...path] = t.split('/')
+  if (host === '' || path.some((p) => p === ''))
+    throw new Invalid(
+      `a registry reference without empty parts ('//' or a leading '/') (${example})`
+    )
+  const last = path[path.length - 1]
+  if (last !== undefined && last.includes(':'))
+    throw new Invalid(
+      `a registry reference without a tag: each image is pushed as <registry>/<name>:<tag> (${example})`
+    )
+  const hostMatch = HOST.exec(host)
+  const port = hostMatch?.[1]
+  if (!hostMatch || (port !== undefined && (Number(port) < 1 || Number(port) > 65535)))
+    throw new Invalid(
+      `a registry reference starting with a host name and optional port (${example})`
+    )
+  if (path.length > 0 && !/[.:[]/.test(host) && host !== 'localhost')
+    throw new Invalid(
+      `a registry reference starting with the registry's host ('docker.io/${t}', 'ghcr.io/${t}'); '${host}' is not a host name`
+    )
+  if (path.length === 0 && !/[.:[]/.test(host) && host !== 'localhost')
+    throw new Invalid(`a registry reference with the registry's host (${example})`)
+  for (const part of path) {
+    if (/[A-Z]/.test(part))
+      throw new Invalid(
+        `a registry reference whose repository path is lower-case ('${part}' is not)`
+      )
+    if (!PATH_PART.test(part))
+      throw new Invalid(
+        `a registry reference whose path parts are lower-case letters and digits joined by '.', '_', '__' or '-' ('${part}' is not)`
+      )
+  }
+  if (t.length > 200) throw new Invalid(`a registry reference of at most 200 characters`)
+  return t
+}
+
+/**
+ * A URL template such as `https://pr-{number}.preview.example.com`: each `{name}` must be one of
+ * `placeholders`, and with every placeholder filled in it must be an http(s) URL without a
+ * user or password.
+ */
+export function parseUrlTemplate(raw: string, placeholders: readonly string[]): string {
+  const t = raw.trim()
+  if (t === '') return ''
+  const known = placeholders.map((p) => `{${p}}`).join(', ')
+  const names = [...t.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1] as string)
+  const unknown = names.find((n) => !placeholders.includes(n))
+  if (unknown !== undefined)
+    throw new Invalid(`a URL template whose placeholders are ${known}; '{${unknown}}' is not one`)
+  const filled = t.replace(/\{([^{}]*)\}/g, 'x')
+  if (/[{}]/.test(filled))
+    throw new Invalid(
+      `a URL template whose braces are placeholders such as {number}; a '{' or '}' is unmatched`
+    )
+  let url: URL
+  try {
+    url = new URL(filled)
+  } catch {
+    throw new Invalid(`an http(s) URL template such as 'https://pr-{number}.preview.example.com'`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Invalid(`an http(s) URL template such as 'https://pr-{number}.preview.example.com'`)
+  if (url.username || url.password)
+    throw new Invalid(
+      `a URL template without a user or password in it (it is shown to everyone)`,
+      ''
+    )
+  return t
 }

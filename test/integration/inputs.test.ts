@@ -155,6 +155,135 @@ describe('inputs refused through the bundled action', () => {
   })
 })
 
+const IMAGES = '- name: api\n  context: docker/api'
+
+describe('the preview inputs refused through the bundled action', () => {
+  it.each([
+    [
+      { registry: 'https://ghcr.io/acme' },
+      "input 'registry' must be a registry reference without a scheme such as"
+    ],
+    [
+      { registry: 'ghcr.io/acme/shop:v1' },
+      "input 'registry' must be a registry reference without a tag"
+    ],
+    [
+      { registry: 'ghcr.io/acme/shop@sha256:0123' },
+      "input 'registry' must be a registry reference without a digest"
+    ],
+    [
+      { registry: 'ghcr.io/Acme' },
+      "input 'registry' must be a registry reference whose repository path is lower-case"
+    ],
+    [
+      { registry: 'ghcr.io//acme' },
+      "input 'registry' must be a registry reference without empty parts"
+    ],
+    [
+      { url: 'https://pr-{pr}.example.com' },
+      "input 'url' must be a URL template whose placeholders are {number}, {branch}, {sha}, {namespace}, {release}; '{pr}' is not one"
+    ],
+    [
+      { ttl: 'a week' },
+      "input 'ttl' must be a duration such as '12h', '3d' or '1d12h', between 1m and 365d, got 'a week'"
+    ],
+    [{ mode: 'sweep' }, "input 'mode: sweep' needs 'cluster: existing'"],
+    [{ mode: 'tidy' }, "input 'mode' must be one of 'preview', 'sweep', got 'tidy'"],
+    [{ 'push-tags': 'v1.2.3' }, "input 'push-tags' needs input 'registry'"],
+    [
+      { registry: '127.0.0.1:5765', 'push-tags': 'v1.2.3\nnot a tag' },
+      "input 'push-tags' must be a list of Docker tags"
+    ],
+    [
+      { cluster: 'existing', images: IMAGES },
+      "input 'images' with 'cluster: existing' needs input 'registry'"
+    ]
+  ])('refuses %j', async (given, message) => {
+    const { runner, tools } = await setup()
+    const main = await runStep(runner, { inputs: { ...tools.inputs, ...given }, path: tools.path })
+    expectRefused(main, tools, message)
+    expect(tools.helm.argvs()).toEqual([])
+    expect(tools.kubectl.argvs()).toEqual([])
+  })
+
+  it('masks the registry password and never shows it when it is refused', async () => {
+    const { runner, tools } = await setup()
+    const password = 'reg-pw-4f8a1c\nsecond-line-9b2e'
+    const main = await runStep(runner, {
+      inputs: { ...tools.inputs, registry: '127.0.0.1:5765', 'registry-password': password },
+      path: tools.path
+    })
+    expectRefused(main, tools, "input 'registry-password' must be a password on one line")
+    expect(main.stdout).toContain('::add-mask::reg-pw-4f8a1c')
+    const shown = main.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
+    for (const text of [shown.join('\n'), main.stderr, main.summary]) {
+      expect(text).not.toContain('reg-pw-4f8a1c')
+      expect(text).not.toContain('second-line-9b2e')
+    }
+  })
+})
+
+describe('the namespace of a pull request on an existing cluster', () => {
+  function pullRequest(runner: Runner, number: number): Record<string, string> {
+    const event = join(runner.root, 'event.json')
+    writeFileSync(
+      event,
+      JSON.stringify({
+        action: 'synchronize',
+        number,
+        pull_request: { number, head: { sha: 'f'.repeat(40) } }
+      })
+    )
+    return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event }
+  }
+  const deployed = (ns: string): FakeToolRules => ({
+    helm: [
+      { match: ['template'], stdout: manifest(['web'], false) },
+      { match: ['upgrade'], stdout: 'Release "web" has been upgraded.\n' },
+      {
+        match: ['status', '--output'],
+        stdout: JSON.stringify({ name: 'web', version: 1, info: { status: 'deployed' } })
+      },
+      { match: ['get', 'manifest'], stdout: manifest(['web'], false) },
+      { match: ['get', 'hooks'], stdout: '' }
+    ],
+    kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList(ns, ['web']) }]
+  })
+
+  it.each([
+    ['is pr-<number> when no namespace is given', {}, 'pr-7'],
+    ['is the namespace given when there is one', { namespace: 'qa' }, 'qa']
+  ])('%s', async (_, given, ns) => {
+    const { runner, tools } = await setup(CHART, deployed(ns))
+    const main = await runStep(runner, {
+      inputs: {
+        ...tools.inputs,
+        cluster: 'existing',
+        comment: 'never',
+        'stable-for': '0s',
+        'wait-timeout': '5s',
+        ...given
+      },
+      env: pullRequest(runner, 7),
+      path: tools.path
+    })
+    expect(main.exitCode, main.stdout + main.stderr).toBe(0)
+    expect(main.outputs['namespace']).toBe(ns)
+    const upgrade = tools.helm.argvs().find((a) => a[0] === 'upgrade')
+    expect(upgrade?.join(' ')).toContain(`--namespace ${ns}`)
+  })
+
+  it('stays preview on a push', async () => {
+    const { runner, tools } = await setup(CHART, deployed('preview'))
+    const main = await runStep(runner, {
+      inputs: { ...tools.inputs, cluster: 'existing', comment: 'never', 'stable-for': '0s' },
+      path: tools.path
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.outputs['namespace']).toBe('preview')
+  })
+})
+
 describe('a tool answer that cannot be read', () => {
   it('names the whole command, never a bare JSON parser message', async () => {
     const { runner, tools } = await setup(CHART, {
