@@ -4,10 +4,14 @@ import { basename } from 'node:path'
 import { RedactingStream, redact } from './redact.js'
 import { formatMs, lastNonBlankLines } from './text.js'
 
-/** Where a running program's output goes while it runs (a step's buffered log). */
-export interface OutputSink {
+/** The one log interface: a program's output as it runs, and lines of ours (a step's buffered log). */
+export interface Log {
   write(text: string): void
+  info(line: string): void
 }
+
+/** Where a running program's output goes while it runs: the writing half of a log. */
+export type OutputSink = Pick<Log, 'write'>
 
 export interface RunOptions {
   timeoutMs?: number

@@ -1,21 +1,22 @@
+// The main step: config → plan → schedule → reportOf → publish → outputs.
 import * as core from '@actions/core'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { environment, RunContext } from './context.js'
 import { discover, withEventDefaults, type Discovered } from './discover.js'
-import { maskSecrets } from './deploy/helm.js'
+import { maskSecrets } from './deploy/values.js'
 import { InputErrors, parseInputs, type Inputs } from './inputs.js'
 import { buildPlan } from './plan.js'
 import { registerSecret, redact } from './redact.js'
-import { decideStatus, newReport, type Report, type RunFacts, type StepResult } from './model.js'
-import { firstFailure } from './report/failure.js'
+import type { RunFacts, StepResult } from './model.js'
 import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
+import { reportOf } from './report/report-of.js'
 import { summaryText } from './report/untrusted.js'
 import { outputsOf } from './report/outputs.js'
-import { runSteps, type Step, type StepLog } from './runner.js'
+import { environment, RunContext } from './run.js'
+import { runSteps, type Step, type StepLog } from './schedule.js'
+import { bindSteps } from './stages/index.js'
 import { state } from './state.js'
-import { bindSteps } from './steps.js'
 import { errorMessage, formatMs } from './text.js'
 
 export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
@@ -66,9 +67,8 @@ function logStep(step: Step, result: StepResult, log: StepLog): void {
 
 /** inputs → plan → run → report → outputs. Never throws: every failure ends in the report. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const report = newReport(Date.now())
+  const startedAt = Date.now()
   const facts = runFacts(env)
-  Object.assign(report, facts)
 
   let inputs: Inputs
   let found: Discovered
@@ -96,7 +96,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   dropInputsFromEnvironment(process.env)
 
   const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-')
-  const ctx = new RunContext(inputs, found, report, environment(env, slug))
+  const ctx = new RunContext(inputs, found, facts, environment(env, slug), startedAt)
   mkdirSync(ctx.env.outDir, { recursive: true })
   state.saveCluster(inputs.cluster)
   state.saveCleanup(inputs.cleanup)
@@ -107,18 +107,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 
   const plan = buildPlan(inputs, found)
   const results = await runSteps(bindSteps(plan, ctx), undefined, {
-    started: (step, result) => {
-      report.steps.push(result)
-      core.info(`▶ ${step.title}`)
-    },
-    finished: (step, result, log) => {
-      if (!report.steps.includes(result)) report.steps.push(result)
-      if (result.id === 'deploy' && result.status === 'success') state.saveDeployed()
-      logStep(step, result, log)
-    }
+    started: (step) => core.info(`▶ ${step.title}`),
+    finished: (step, result, log) => logStep(step, result, log)
   })
-  report.steps = results
-  finish(report)
+  const report = reportOf(ctx, results)
   state.saveStatus(report.status)
 
   const reportPath = join(ctx.env.outDir, 'report.json')
@@ -141,13 +133,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (report.status !== 'healthy')
     core.setFailed(redact(report.reason ?? `the preview is ${report.status}`))
   else core.info(`✅ healthy in ${formatMs(Math.round((report.durationMs ?? 0) / 1000) * 1000)}`)
-}
-
-export function finish(report: Report, now = Date.now()): void {
-  report.endedAt = now
-  report.durationMs = now - report.startedAt
-  report.status = decideStatus(report)
-  report.reason = report.status === 'healthy' ? undefined : firstFailure(report)
 }
 
 /**

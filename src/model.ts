@@ -1,5 +1,5 @@
-// The model at the bottom: the record of a run (steps append to it; renderers are pure
-// functions of it) and the parts of Kubernetes objects the code reads. Imports nothing of ours.
+// The model at the bottom: the record of a run (a pure projection of the finished run;
+// renderers are pure functions of it) and the parts of Kubernetes objects the code reads. Imports nothing of ours.
 
 export type Status = 'healthy' | 'unhealthy' | 'error'
 export type StepStatus = 'pending' | 'running' | 'success' | 'failure' | 'skipped'
@@ -181,12 +181,16 @@ export function newReport(now: number): Report {
 }
 
 /** Whether the release was deployed (the deploy step succeeded). */
-export function wasDeployed(report: Report): boolean {
+export function wasDeployed(report: { steps: readonly StepResult[] }): boolean {
   return report.steps.some((s) => s.id === 'deploy' && s.status === 'success')
 }
 
 /** Whether what was deployed shows anything wrong: a workload, a health check, helm test. */
-export function releaseTroubled(report: Report): boolean {
+export function releaseTroubled(report: {
+  workloads: readonly Verdict[]
+  healthChecks: readonly HealthCheckResult[]
+  helmTest?: HelmTestResult
+}): boolean {
   return (
     report.workloads.some((w) => w.state !== 'healthy') ||
     report.healthChecks.some((c) => !c.ok) ||

@@ -1,3 +1,4 @@
+// The step graph as a table of rows {id, title, needs, when, stage}: a pure function of the inputs.
 import type { Discovered } from './discover.js'
 import type { ImageSpec, Inputs } from './inputs.js'
 import type { ToolName } from './tools/download.js'
@@ -47,7 +48,7 @@ export function kubectlVersionFor(inputs: Inputs): string | undefined {
   return undefined
 }
 
-/** kubectl to ask an existing cluster its version; one of that version replaces it (steps.ts). */
+/** kubectl to ask an existing cluster its version; one of that version replaces it (stages/install.ts). */
 export const DEFAULT_KUBECTL = 'v1.37.0'
 
 export const id = {
@@ -56,182 +57,100 @@ export const id = {
   load: (image: ImageSpec) => `load-${image.name.replace(/[^a-z0-9]+/g, '-')}`
 }
 
+/** One row of the plan: a step, what it needs, whether this run has it, and its stage. */
+export interface Row {
+  id: string
+  title: string
+  /** Steps it waits for; one this run does not have (its `when` is false) is left out. */
+  needs: readonly string[]
+  /** Whether this run has the step at all. */
+  when: boolean
+  /** Runs once its needs have finished, whatever their outcome. */
+  always?: boolean
+  stage: Action
+}
+
 /**
- * The run as a graph: every step names the steps it needs. The runner starts each step as soon
- * as its needs succeeded, so installs run together and image builds overlap the cluster start.
+ * The run as a graph, one row per step in the order the report lists them: every step names
+ * the steps it needs. The scheduler starts each step as soon as its needs succeeded, so installs
+ * run together and image builds overlap the cluster start.
  */
-export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
-  const steps: PlannedStep[] = []
-  const add = (s: PlannedStep): string => {
-    steps.push(s)
-    return s.id
-  }
+export function planRows(inputs: Inputs, found: Discovered): Row[] {
   const minikube = inputs.cluster === 'minikube'
   const deploying = found.chart !== undefined
-
-  const installHelm = add({
-    id: id.install('helm'),
-    title: 'Install helm',
-    needs: [],
-    action: { kind: 'install', tool: 'helm' }
-  })
-  let installMinikube: string | undefined
-  const clusterNeeds: string[] = []
-  if (minikube) {
-    installMinikube = add({
-      id: id.install('minikube'),
-      title: 'Install minikube',
-      needs: [],
-      action: { kind: 'install', tool: 'minikube' }
-    })
-    clusterNeeds.push(installMinikube)
-    if (inputs.minikubeCache) {
-      clusterNeeds.push(
-        add({
-          id: 'cache-restore',
-          title: 'Restore minikube cache',
-          needs: [],
-          action: { kind: 'cache-restore' }
-        })
-      )
-    }
-  }
   const kubectlAfterCluster = kubectlVersionFor(inputs) === undefined
-  const installKubectl = 'install-kubectl'
-  if (!kubectlAfterCluster) {
-    add({
-      id: installKubectl,
-      title: 'Install kubectl',
-      needs: [],
-      action: { kind: 'install', tool: 'kubectl' }
-    })
-  }
-  if (!minikube) clusterNeeds.push(installKubectl)
-  const cluster = add({
-    id: 'cluster',
-    title: minikube ? 'Start minikube' : 'Connect to the cluster',
-    needs: clusterNeeds,
-    action: { kind: 'cluster' }
-  })
-  if (kubectlAfterCluster) {
-    add({
-      id: installKubectl,
-      title: 'Install kubectl',
-      needs: [cluster],
-      action: { kind: 'install', tool: 'kubectl' }
-    })
-  }
-
-  const deployNeeds = [cluster, installHelm, installKubectl]
-  let helmReady = installHelm
-  if (deploying && found.chartHasDependencies) {
-    helmReady = add({
-      id: 'helm-deps',
-      title: 'Build chart dependencies',
-      needs: [installHelm],
-      action: { kind: 'helm-deps' }
-    })
-    deployNeeds.push(helmReady)
-  }
-  if (minikube && (inputs.addons.names.length > 0 || (inputs.addons.auto && deploying))) {
-    const addonNeeds = [cluster]
-    if (inputs.addons.auto && deploying) {
-      addonNeeds.push(
-        add({
-          id: 'render',
-          title: 'Render the chart',
-          needs: [helmReady],
-          action: { kind: 'render' }
-        })
-      )
-    }
-    deployNeeds.push(
-      add({ id: 'addons', title: 'Enable addons', needs: addonNeeds, action: { kind: 'addons' } })
-    )
-  }
-
+  const deps = deploying && found.chartHasDependencies
+  const autoIngress = inputs.addons.auto && deploying
+  // Built against the cluster's Docker with docker-env; otherwise while the cluster starts.
   const dockerEnv = inputs.imageLoad === 'docker-env'
-  for (const image of inputs.images) {
-    const build = add({
+  const images = inputs.images.flatMap((image): Row[] => [
+    {
       id: id.build(image),
       title: `Build ${image.name}`,
-      // Built against the cluster's Docker with docker-env; otherwise while the cluster starts.
-      needs: dockerEnv ? [cluster] : [],
-      action: { kind: 'build', image }
-    })
-    if (dockerEnv) {
-      deployNeeds.push(build)
-    } else {
-      deployNeeds.push(
-        add({
-          id: id.load(image),
-          title: `Load ${image.name}`,
-          needs: [build, cluster],
-          action: { kind: 'load', image }
-        })
-      )
+      needs: dockerEnv ? ['cluster'] : [],
+      when: true,
+      stage: { kind: 'build', image }
+    },
+    {
+      id: id.load(image),
+      title: `Load ${image.name}`,
+      needs: [id.build(image), 'cluster'],
+      when: !dockerEnv,
+      stage: { kind: 'load', image }
     }
-  }
-
-  let finalNeeds = [...deployNeeds]
-  if (deploying) {
-    const deploy = add({
-      id: 'deploy',
-      title: 'Deploy with helm',
-      needs: deployNeeds,
-      action: { kind: 'deploy' }
-    })
-    const verify = add({
-      id: 'verify',
-      title: 'Verify workloads',
-      needs: [deploy],
-      action: { kind: 'verify' }
-    })
-    finalNeeds = [verify]
+  ])
+  const ready = [
+    'cluster',
+    'install-helm',
+    'install-kubectl',
+    'helm-deps',
+    'addons',
+    ...inputs.images.map((image) => (dockerEnv ? id.build(image) : id.load(image)))
+  ]
+  // prettier-ignore
+  return [
+    { id: 'install-helm', title: 'Install helm', needs: [], when: true, stage: { kind: 'install', tool: 'helm' } },
+    { id: 'install-minikube', title: 'Install minikube', needs: [], when: minikube, stage: { kind: 'install', tool: 'minikube' } },
+    { id: 'cache-restore', title: 'Restore minikube cache', needs: [], when: minikube && inputs.minikubeCache, stage: { kind: 'cache-restore' } },
+    { id: 'install-kubectl', title: 'Install kubectl', needs: [], when: !kubectlAfterCluster, stage: { kind: 'install', tool: 'kubectl' } },
+    { id: 'cluster', title: minikube ? 'Start minikube' : 'Connect to the cluster', needs: minikube ? ['install-minikube', 'cache-restore'] : ['install-kubectl'], when: true, stage: { kind: 'cluster' } },
+    // Of the cluster's own Kubernetes version, when only the running cluster can say it.
+    { id: 'install-kubectl', title: 'Install kubectl', needs: ['cluster'], when: kubectlAfterCluster, stage: { kind: 'install', tool: 'kubectl' } },
+    { id: 'helm-deps', title: 'Build chart dependencies', needs: ['install-helm'], when: deps, stage: { kind: 'helm-deps' } },
+    { id: 'render', title: 'Render the chart', needs: [deps ? 'helm-deps' : 'install-helm'], when: minikube && autoIngress, stage: { kind: 'render' } },
+    { id: 'addons', title: 'Enable addons', needs: ['cluster', 'render'], when: minikube && (inputs.addons.names.length > 0 || autoIngress), stage: { kind: 'addons' } },
+    ...images,
+    { id: 'deploy', title: 'Deploy with helm', needs: ready, when: deploying, stage: { kind: 'deploy' } },
+    { id: 'verify', title: 'Verify workloads', needs: ['deploy'], when: deploying, stage: { kind: 'verify' } },
     // Once the rollout has completed, the window, the health checks and helm test run together:
     // a healthy run pays the window once. The verdict is healthy only if all of them succeed.
-    if (inputs.stableForMs > 0) {
-      finalNeeds.push(
-        add({
-          id: 'stable',
-          title: `Stay healthy for ${formatMs(inputs.stableForMs)}`,
-          needs: [verify],
-          action: { kind: 'stable' }
-        })
-      )
-    }
-    if (inputs.healthChecks.length > 0) {
-      finalNeeds.push(
-        add({
-          id: 'health-checks',
-          title: 'Health checks',
-          needs: [verify],
-          action: { kind: 'health-checks' }
-        })
-      )
-    }
-    if (inputs.helmTest !== 'false') {
-      finalNeeds.push(
-        add({ id: 'helm-test', title: 'Helm test', needs: [verify], action: { kind: 'helm-test' } })
-      )
-    }
-  }
-  // Runs whatever happened before it: it looks at the report and collects only when something failed.
-  const diagnostics = add({
-    id: 'diagnostics',
-    title: 'Collect diagnostics',
-    needs: [...new Set(finalNeeds)],
-    always: true,
-    action: { kind: 'diagnostics' }
-  })
-  if (deploying && inputs.rollbackOnFailure) {
-    add({
-      id: 'rollback',
-      title: 'Roll back',
-      needs: [diagnostics],
-      always: true,
-      action: { kind: 'rollback' }
+    { id: 'stable', title: `Stay healthy for ${formatMs(inputs.stableForMs)}`, needs: ['verify'], when: deploying && inputs.stableForMs > 0, stage: { kind: 'stable' } },
+    { id: 'health-checks', title: 'Health checks', needs: ['verify'], when: deploying && inputs.healthChecks.length > 0, stage: { kind: 'health-checks' } },
+    { id: 'helm-test', title: 'Helm test', needs: ['verify'], when: deploying && inputs.helmTest !== 'false', stage: { kind: 'helm-test' } },
+    // Runs whatever happened before it: it collects only when something failed.
+    { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? ['verify', 'stable', 'health-checks', 'helm-test'] : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
+    { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } }
+  ]
+}
+
+/** The steps of this run: the rows it has, each needing only steps it has. */
+export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
+  const rows = planRows(inputs, found)
+  const known = new Set(rows.map((r) => r.id))
+  const present = new Set(rows.filter((r) => r.when).map((r) => r.id))
+  return rows
+    .filter((r) => r.when)
+    .map((r) => {
+      // A need no row has is a typo in the table, not a step this run happens to lack.
+      const unknown = r.needs.find((n) => !known.has(n))
+      if (unknown) throw new Error(`step '${r.id}' needs unknown step '${unknown}'`)
+      const step: PlannedStep = {
+        id: r.id,
+        title: r.title,
+        needs: [...new Set(r.needs.filter((n) => present.has(n)))],
+        action: r.stage
+      }
+      if (r.always) step.always = true
+      return step
     })
-  }
-  return steps
 }

@@ -1,9 +1,12 @@
+// The post step: secret files removed, cache saved, then cleanup per `cleanup`, reusing the tool wrappers.
 import * as core from '@actions/core'
 import { existsSync, rmSync } from 'node:fs'
 import { basename } from 'node:path'
 import { run } from './exec.js'
 import { state } from './state.js'
 import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
+import { Helm } from './tools/helm.js'
+import { Minikube } from './tools/minikube.js'
 import { errorMessage } from './text.js'
 
 /** Whether the post step removes what main created. */
@@ -82,13 +85,14 @@ async function removeBuilder(): Promise<void> {
 }
 
 async function deleteMinikube(): Promise<void> {
-  const minikube = state.minikubePath()
-  if (!minikube || !state.clusterStarted()) return
+  const path = state.minikubePath()
+  if (!path || !state.clusterStarted()) return
   core.startGroup('Delete the minikube cluster')
   try {
-    const r = await run(minikube, ['delete'], { timeoutMs: 180_000, allowFailure: true })
+    const r = await new Minikube(path).delete(180_000)
     core.info(r.stdout.trim() || r.stderr.trim())
-    if (r.exitCode !== 0) core.warning(`minikube delete failed with exit code ${r.exitCode}`)
+  } catch (err) {
+    core.warning(`minikube delete failed: ${errorMessage(err)}`)
   } finally {
     core.endGroup()
   }
@@ -96,23 +100,16 @@ async function deleteMinikube(): Promise<void> {
 
 /** On a shared cluster, cleanup means the release this run installed, not the cluster. */
 async function uninstall(): Promise<void> {
-  const helm = state.helmPath()
+  const path = state.helmPath()
   const release = state.release()
   const namespace = state.namespace()
-  if (!helm || !release || !state.deployed()) return
+  if (!path || !release || !state.deployed()) return
   core.startGroup(`Uninstall ${release} from ${namespace}`)
   try {
-    const r = await run(
-      helm,
-      ['uninstall', release, '--namespace', namespace, '--timeout', '120s'],
-      {
-        timeoutMs: 180_000,
-        allowFailure: true
-      }
-    )
+    const r = await new Helm(path).uninstall(release, namespace, 120_000)
     core.info(r.stdout.trim() || r.stderr.trim())
-    if (r.exitCode !== 0)
-      core.warning(`helm uninstall ${release} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`)
+  } catch (err) {
+    core.warning(`helm uninstall ${release} failed: ${errorMessage(err)}`)
   } finally {
     core.endGroup()
   }

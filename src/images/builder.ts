@@ -1,8 +1,8 @@
 // The buildx builder of this run's image builds: the one named by `builder`, or one created for
 // the layer cache (and removed in post), or none (plain `docker build`).
 import * as core from '@actions/core'
-import type { RunContext } from '../context.js'
-import type { StepLog } from '../runner.js'
+import type { Inputs } from '../inputs.js'
+import type { StepLog } from '../schedule.js'
 import { state } from '../state.js'
 import type { Docker } from '../tools/docker.js'
 import { resolveBuildCache, type BuildCache } from './cache.js'
@@ -18,16 +18,12 @@ export interface BuildSetup {
   created: boolean
 }
 
-// Images build at the same time; they share one cache decision and one builder.
-const setups = new WeakMap<RunContext, Promise<BuildSetup>>()
-
-export function buildSetup(ctx: RunContext, docker: Docker, log: StepLog): Promise<BuildSetup> {
-  let setup = setups.get(ctx)
-  if (!setup) {
-    setup = prepare(ctx, docker, log)
-    setups.set(ctx, setup)
-  }
-  return setup
+/** What the builder is decided from: the inputs, and the cluster's Docker with docker-env. */
+export interface BuildSetupOptions extends Pick<
+  Inputs,
+  'builder' | 'buildCache' | 'buildCacheRef'
+> {
+  dockerEnv?: Record<string, string>
 }
 
 /** A name no other job on the same machine picks: run, attempt and process. */
@@ -36,8 +32,11 @@ export function builderName(env: NodeJS.ProcessEnv, pid = process.pid): string {
   return `minikube-preview-${run ? `${run}-` : ''}${pid}`
 }
 
-async function prepare(ctx: RunContext, docker: Docker, log: StepLog): Promise<BuildSetup> {
-  const i = ctx.inputs
+export async function buildSetup(
+  i: BuildSetupOptions,
+  docker: Docker,
+  log: StepLog
+): Promise<BuildSetup> {
   const cache = resolveBuildCache(i.buildCache, i.buildCacheRef, process.env)
   if (cache.warning) core.warning(cache.warning)
   if (i.builder) {
@@ -50,10 +49,10 @@ async function prepare(ctx: RunContext, docker: Docker, log: StepLog): Promise<B
     // Saved before they exist: post removes a half-created builder too.
     state.saveDockerPath(docker.path)
     let endpoint: string | undefined
-    if (ctx.dockerEnv) {
+    if (i.dockerEnv) {
       // The builder runs in the cluster's Docker, so `--load` puts images where pods find them.
       state.saveDockerContext(name)
-      await docker.createContext(name, ctx.dockerEnv)
+      await docker.createContext(name, i.dockerEnv)
       endpoint = name
     }
     state.saveBuilder(name)

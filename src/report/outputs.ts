@@ -1,3 +1,4 @@
+// The action's outputs, set in one place (main) from the finished report.
 import type { Report } from '../model.js'
 
 /** The action's outputs, as a pure function of the report. */
@@ -6,7 +7,10 @@ export function outputsOf(report: Report, reportPath: string): Record<string, st
   for (const i of report.images) images[i.name] = { reference: i.reference, id: i.id }
   const tools: Record<string, { version: string; path: string }> = {}
   for (const t of report.tools) tools[t.name] = { version: t.version, path: t.path }
+  const paths: Record<string, string> = {}
+  for (const t of report.tools) paths[`${t.name}-path`] = t.path
   return {
+    ...paths,
     status: report.status,
     report: reportPath,
     kubeconfig: report.cluster?.kubeconfig ?? '',

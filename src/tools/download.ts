@@ -4,22 +4,19 @@ import { chmod, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import * as tc from '@actions/tool-cache'
+import type { Log } from '../exec.js'
 import type { ToolInfo } from '../model.js'
 import { errorMessage } from '../text.js'
 
 export type ToolName = 'minikube' | 'helm' | 'kubectl'
 export type Arch = 'amd64' | 'arm64'
 
-export interface InstallLog {
-  info(line: string): void
-}
-
 export interface InstallOptions {
   baseUrl: string
   /** `vX.Y.Z` or `latest`. */
   version: string
   arch?: Arch
-  log?: InstallLog
+  log?: Pick<Log, 'info'>
 }
 
 const VERSION = /^v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/

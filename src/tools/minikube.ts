@@ -1,5 +1,6 @@
 import { basename, join } from 'node:path'
-import { run, type OutputSink, type RunResult } from '../exec.js'
+import { ToolError, run, type OutputSink, type RunResult } from '../exec.js'
+import { errorMessage, formatMs } from '../text.js'
 
 export interface StartOptions {
   driver: string
@@ -90,6 +91,28 @@ export function sameImageId(a: string, b: string): boolean {
 export function sameReference(listed: string, ref: string): boolean {
   const strip = (r: string): string => r.replace(/^docker\.io\//, '').replace(/^library\//, '')
   return strip(listed) === strip(ref)
+}
+
+/** A failed start, told with minikube's own reason when it gave one. */
+export function startFailure(err: unknown): string {
+  if (err instanceof ToolError) {
+    const reason = minikubeReason(err.tail)
+    if (err.timedOut)
+      return `minikube start timed out after ${formatMs(err.timeoutMs)}${reason ? `: ${reason}` : ''}`
+    return reason ?? err.message
+  }
+  return errorMessage(err)
+}
+
+/**
+ * Whether `minikube start` created its machine (`Creating docker container (CPUs=2, …) ...`)
+ * rather than started or updated one left from before (`Updating the running …`, `Restarting existing …`).
+ */
+export function createdCluster(result: Pick<RunResult, 'stdout' | 'stderr'>): boolean {
+  const out = `${result.stdout}\n${result.stderr}`
+  return (
+    /Creating \S+ .*\(CPUs=/.test(out) && !/Updating the running |Restarting existing /.test(out)
+  )
 }
 
 export class Minikube {

@@ -5,6 +5,7 @@
 // and an ingress check is nothing but a request with the right `Host`.
 
 import { request } from 'node:http'
+import type { Log } from '../exec.js'
 import type { HealthCheck } from '../inputs.js'
 import { redact } from '../redact.js'
 import type { HealthCheckResult, ObjectMeta } from '../model.js'
@@ -23,7 +24,7 @@ export interface HealthCheckOptions {
   signal?: AbortSignal
   now?: () => number
   sleep?: (ms: number) => Promise<void>
-  log?: { info(line: string): void }
+  log?: Pick<Log, 'info'>
 }
 
 const FIRST_DELAY_MS = 1000

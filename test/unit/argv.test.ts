@@ -9,7 +9,7 @@ import {
   manifestObjects
 } from '../../src/tools/helm.js'
 import { minikubeReason, sameImageId, sameReference, startArgs } from '../../src/tools/minikube.js'
-import { secretValuesDocument } from '../../src/deploy/helm.js'
+import { secretValuesDocument } from '../../src/deploy/values.js'
 
 const base = {
   driver: 'docker',

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { cacheArgs, resolveBuildCache } from '../../src/images/cache.js'
 import { describeFailure, parseBuildOutput } from '../../src/images/progress.js'
 import { InputErrors, parseInputs } from '../../src/inputs.js'
-import { createdCluster } from '../../src/cluster/minikube.js'
+import { createdCluster } from '../../src/tools/minikube.js'
 import {
   buildArgs,
   buildxArgs,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { discover } from '../../src/discover.js'
 import { InputErrors, parseInputs } from '../../src/inputs.js'
 import { buildPlan, kubectlVersionFor } from '../../src/plan.js'
-import { checkGraph } from '../../src/runner.js'
+import { checkGraph } from '../../src/schedule.js'
 
 function workspace(
   charts: Record<string, string> = { app: 'apiVersion: v2\nname: app\nversion: 0.1.0\n' }
@@ -97,8 +97,19 @@ describe('plan', () => {
   })
 
   it('waits for the cluster to learn the kubectl version when minikube’s default is unknown', () => {
-    const { needs } = plan({ 'minikube-version': 'latest' })
+    const { steps, needs } = plan({ 'minikube-version': 'latest', 'rollback-on-failure': 'true' })
     expect(needs['install-kubectl']).toEqual(['cluster'])
+    // The report lists the steps in the order of the plan's table.
+    const ids = steps.map((s) => s.id)
+    expect(ids.slice(0, 5)).toEqual([
+      'install-helm',
+      'install-minikube',
+      'cache-restore',
+      'cluster',
+      'install-kubectl'
+    ])
+    expect(ids.slice(-2)).toEqual(['diagnostics', 'rollback'])
+    expect(steps.filter((s) => s.always).map((s) => s.id)).toEqual(['diagnostics', 'rollback'])
   })
 
   it('connects to an existing cluster with kubectl, without minikube, addons or cache', () => {

@@ -8,7 +8,7 @@ import { childEnv, run, runJson, startBackground, type OutputSink } from '../../
 import { RedactingStream, redact, registerSecret } from '../../src/redact.js'
 import { Helm, manifestObjects } from '../../src/tools/helm.js'
 import { Docker } from '../../src/tools/docker.js'
-import { secretValuesDocument } from '../../src/deploy/helm.js'
+import { secretValuesDocument } from '../../src/deploy/values.js'
 import { removeSecretValues } from '../../src/post.js'
 import { standIn } from '../support/stand-in.js'
 

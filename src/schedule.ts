@@ -1,9 +1,11 @@
+// The step scheduler: runs steps by their needs, as many at once as the graph allows, timing
+// each, skipping those whose needs failed, and handing the results so far to the steps that always run.
 import type { StepResult } from './model.js'
-import type { OutputSink } from './exec.js'
+import type { Log } from './exec.js'
 import { errorMessage } from './text.js'
 
 /** A step's log: kept while the step runs, shown as one fold when it ends. */
-export class StepLog implements OutputSink {
+export class StepLog implements Log {
   private text = ''
   private static readonly LIMIT = 4 * 1024 * 1024
 
@@ -32,7 +34,8 @@ export interface Step {
   needs: readonly string[]
   /** Runs once its needs have finished, whatever their outcome (diagnostics, report). */
   always?: boolean
-  run(log: StepLog): Promise<void | typeof NOT_NEEDED>
+  /** `results`: every step started or skipped so far, for the steps that always run. */
+  run(log: StepLog, results: readonly StepResult[]): Promise<void | typeof NOT_NEEDED>
 }
 
 export interface Clock {
@@ -41,7 +44,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() }
 
-export interface RunnerEvents {
+export interface ScheduleEvents {
   started?(step: Step, result: StepResult): void
   finished?(step: Step, result: StepResult, log: StepLog): void
 }
@@ -78,7 +81,7 @@ export function checkGraph(steps: readonly Step[]): void {
 export async function runSteps(
   steps: readonly Step[],
   clock: Clock = systemClock,
-  events: RunnerEvents = {}
+  events: ScheduleEvents = {}
 ): Promise<StepResult[]> {
   checkGraph(steps)
   const results = new Map<string, StepResult>(
@@ -99,7 +102,8 @@ export async function runSteps(
     const log = new StepLog()
     const done = (async () => {
       try {
-        if ((await step.run(log)) === NOT_NEEDED) omitted.add(step.id)
+        const sofar = [...results.values()].filter((r) => r.status !== 'pending')
+        if ((await step.run(log, sofar)) === NOT_NEEDED) omitted.add(step.id)
         result.status = 'success'
       } catch (err) {
         result.status = 'failure'

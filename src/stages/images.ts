@@ -1,5 +1,6 @@
+// The images stage: each image built (buildx with its layer cache, or docker build) while the
+// cluster starts, then loaded onto the cluster's nodes unless it was built inside the cluster.
 import * as core from '@actions/core'
-import * as io from '@actions/io'
 import {
   accessSync,
   constants,
@@ -10,55 +11,69 @@ import {
   statSync
 } from 'node:fs'
 import { join } from 'node:path'
-import type { RunContext } from '../context.js'
-import { redact } from '../redact.js'
+import { buildSetup, type BuildSetup } from '../images/builder.js'
+import { cacheArgs, cacheScope, localCacheDir, type BuildCache } from '../images/cache.js'
+import { describeFailure, parseBuildOutput, type BuildProgress } from '../images/progress.js'
 import type { ImageSpec } from '../inputs.js'
 import type { ImageInfo } from '../model.js'
-import type { StepLog } from '../runner.js'
-import { Docker, buildArgs, buildxArgs, metadataImageId } from '../tools/docker.js'
-import { buildSetup } from './builder.js'
-import { cacheArgs, cacheScope, localCacheDir, type BuildCache } from './cache.js'
-import { describeFailure, parseBuildOutput, type BuildProgress } from './progress.js'
+import type { RunContext } from '../run.js'
+import type { StepLog } from '../schedule.js'
 import { errorMessage } from '../text.js'
+import { buildArgs, buildxArgs, metadataImageId, type Docker } from '../tools/docker.js'
 
 const BUILD_TIMEOUT_MS = 30 * 60_000
 
+const LOAD_TIMEOUT_MS = 15 * 60_000
+
 /** Where tarballs and buildx metadata of this run's images go. */
-export function imagesDir(ctx: RunContext): string {
-  return join(ctx.env.runnerTemp, 'minikube-preview-images')
+function imagesDir(run: RunContext): string {
+  return join(run.env.runnerTemp, 'minikube-preview-images')
 }
 
-export async function buildImage(
-  ctx: RunContext,
-  image: ImageSpec,
-  log: StepLog
-): Promise<ImageInfo> {
-  const path = await io.which('docker', true)
-  const env = ctx.dockerEnv ? { ...process.env, ...ctx.dockerEnv } : process.env
-  const docker = new Docker(path, env, log)
-  const setup = await buildSetup(ctx, docker, log)
+// Images build at the same time; they share one cache decision and one builder.
+const setups = new WeakMap<RunContext, Promise<BuildSetup>>()
+
+function sharedSetup(run: RunContext, docker: Docker, log: StepLog): Promise<BuildSetup> {
+  let setup = setups.get(run)
+  if (!setup) {
+    const i = run.inputs
+    const options = {
+      builder: i.builder,
+      buildCache: i.buildCache,
+      buildCacheRef: i.buildCacheRef,
+      dockerEnv: run.dockerEnv
+    }
+    setup = buildSetup(options, docker, log)
+    setups.set(run, setup)
+  }
+  return setup
+}
+
+export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog): Promise<void> {
+  const docker = await run.docker(log)
+  const setup = await sharedSetup(run, docker, log)
   const cache = usableCache(setup.cache, image.name)
-  const reference = ctx.imageReference(image.name)
+  const reference = run.imageReference(image.name)
   const info: ImageInfo = {
     name: image.name,
     reference,
-    delivery: ctx.dockerEnv ? 'docker-env' : undefined
+    delivery: run.dockerEnv ? 'docker-env' : undefined
   }
   if (cache.kind !== 'none') info.cache = cache.kind
-  ctx.report.images.push(info)
+  run.images.set(image.name, info)
 
   let metadataFile: string | undefined
   let argsWith = (_cache: BuildCache): string[] => buildArgs(image, reference)
   if (setup.builder) {
     const builder = setup.builder
-    const dir = imagesDir(ctx)
+    const dir = imagesDir(run)
     mkdirSync(dir, { recursive: true })
     const base = join(dir, cacheScope(image.name))
     const metadata = `${base}.metadata.json`
     metadataFile = metadata
     // With docker-env the cluster's Docker is the daemon: load into it. Otherwise a tarball
     // that `minikube image load` reads, without a round trip through the runner's daemon.
-    if (!ctx.dockerEnv) info.tarball = `${base}.tar`
+    if (!run.dockerEnv) info.tarball = `${base}.tar`
     // Left by an earlier job on the same runner: never to be taken for this build's output.
     for (const f of [metadata, `${base}.tar`]) rmSync(f, { force: true })
     argsWith = (cache) =>
@@ -91,15 +106,15 @@ export async function buildImage(
     output = `${result.stdout}\n${result.stderr}`
   } else if (result.exitCode !== 0 && unusable && cache.kind !== 'none') {
     core.warning(
-      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${redact(unusable)}`
+      `Could not use the ${cache.kind} layer cache of ${image.name}; building without it: ${unusable}`
     )
     delete info.cache
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   }
   info.buildMs = Date.now() - started
-  // Redacted before anything is cut out of it for the report, a warning or an error.
-  const progress = parseBuildOutput(redact(output))
+  // exec.run redacted the output as it came in, before anything is cut out of it.
+  const progress = parseBuildOutput(output)
   info.steps = progress.steps
   info.cachedSteps = progress.cached
   if (result.exitCode !== 0) {
@@ -127,8 +142,6 @@ export async function buildImage(
   log.info(
     `built ${reference}${info.id ? ` (${info.id.slice(0, 19)})` : ''}: ${progress.cached}/${progress.steps} steps cached`
   )
-  ctx.images.set(image.name, info)
-  return info
 }
 
 /**
@@ -176,4 +189,26 @@ function warnAboutCache(
       `Could not save the layer cache of ${name} (the image itself is built): ${p.error}`
     )
   }
+}
+
+/**
+ * Puts a built image on the cluster's nodes: the tarball the build exported, or the image from
+ * the runner's daemon. A cluster that already ran before this job is asked first whether it
+ * holds that very image; one this run has just created holds none of ours.
+ */
+export async function loadImage(run: RunContext, image: ImageSpec, log: StepLog): Promise<void> {
+  const info = run.images.get(image.name)
+  if (!info || (!info.id && !info.tarball)) throw new Error(`${image.name} was not built`)
+  const minikube = run.minikube(log)
+  const started = Date.now()
+  if (!run.clusterCreated && info.id && (await minikube.hasImage(info.reference, info.id))) {
+    log.info(`${info.reference} (${info.id.slice(0, 19)}) is already on the cluster`)
+    info.delivery = 'already-present'
+  } else {
+    await minikube.loadImage(info.tarball ?? info.reference, LOAD_TIMEOUT_MS)
+    info.delivery = 'loaded'
+    // The cluster has it now; the tarball would only fill the runner's disk.
+    if (info.tarball) rmSync(info.tarball, { force: true })
+  }
+  info.loadMs = Date.now() - started
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkGraph, NOT_NEEDED, runSteps, type Clock, type Step } from '../../src/runner.js'
+import { checkGraph, NOT_NEEDED, runSteps, type Clock, type Step } from '../../src/schedule.js'
 
 /** A clock that moves only when a step says it took time: scheduling without real waiting. */
 class FakeClock implements Clock {
@@ -57,7 +57,7 @@ function timedSteps(
   return { clock, steps, startedAt }
 }
 
-describe('runner', () => {
+describe('the scheduler', () => {
   it('starts every step whose needs are done, so independent work overlaps', async () => {
     const { clock, steps, startedAt } = timedSteps([
       { id: 'install-minikube', ms: 5 },
@@ -102,6 +102,25 @@ describe('runner', () => {
     expect(results['deploy']).toMatchObject({ status: 'skipped', skippedBecause: 'cluster' })
     expect(results['deploy']?.reason).toContain("'cluster' failed")
     expect(results['diagnostics']?.status).toBe('success')
+  })
+
+  it('hands the steps that always run the results so far: what failed, what was skipped', async () => {
+    const seen: string[] = []
+    const results = await runSteps([
+      { id: 'cluster', title: 'Cluster', needs: [], run: () => Promise.reject(new Error('no')) },
+      { id: 'deploy', title: 'Deploy', needs: ['cluster'], run: async () => undefined },
+      {
+        id: 'diagnostics',
+        title: 'Diagnostics',
+        needs: ['deploy'],
+        always: true,
+        run: async (_log, sofar) => {
+          for (const r of sofar) seen.push(`${r.id}:${r.status}`)
+        }
+      }
+    ])
+    expect(seen).toEqual(['cluster:failure', 'deploy:skipped', 'diagnostics:running'])
+    expect(results.map((r) => r.status)).toEqual(['failure', 'skipped', 'success'])
   })
 
   it('records a thrown non-Error as the reason', async () => {

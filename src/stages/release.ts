@@ -1,90 +1,60 @@
+// The release stage: chart dependencies, rendering, `helm upgrade --install` while the hooks
+// are watched, and the rollback after diagnostics when the release is not healthy.
 import * as core from '@actions/core'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import type { RunContext } from '../context.js'
+import { dependencyRepositories, repositoryEntries } from '../deploy/repositories.js'
+import { secretValuesDocument } from '../deploy/values.js'
+import type { StepResult, Verdict } from '../model.js'
 import { registerSecret } from '../redact.js'
-import type { StepLog } from '../runner.js'
+import type { RunContext } from '../run.js'
+import type { StepLog } from '../schedule.js'
 import { state } from '../state.js'
 import {
-  Helm,
   manifestObjects,
   translateHelmArgs,
   type ImageValue,
   type RepositoryPaths,
   type ValuesOptions
 } from '../tools/helm.js'
-import { Kubectl } from '../tools/kubectl.js'
-import type { Verdict } from '../model.js'
-import { dependencyRepositories, repositoryEntries } from './repositories.js'
 import { workloadsOf } from '../verify/health.js'
 import { watchHooks } from '../verify/hooks.js'
 
-/** `a.b.c=v` lines → a nested values document. */
-export function secretValuesDocument(
-  pairs: readonly { key: string; value: string }[]
-): Record<string, unknown> {
-  // Objects without a prototype: no key, however named, can reach Object.prototype.
-  const doc: Record<string, unknown> = Object.create(null) as Record<string, unknown>
-  for (const { key, value } of pairs) {
-    const parts = key.split('.')
-    let at = doc
-    for (const p of parts.slice(0, -1)) {
-      if (!Object.hasOwn(at, p) || typeof at[p] !== 'object' || at[p] === null)
-        at[p] = Object.create(null) as Record<string, unknown>
-      at = at[p] as Record<string, unknown>
-    }
-    at[parts[parts.length - 1] as string] = value
-  }
-  return doc
-}
-
-/** Masks every secret value at once, so no later log line can show it. */
-export function maskSecrets(pairs: readonly { value: string }[]): void {
-  for (const { value } of pairs) {
-    core.setSecret(value)
-    registerSecret(value)
-  }
-}
-
-export function imageValues(ctx: RunContext): ImageValue[] {
-  return ctx.inputs.images
+function imageValues(run: RunContext): ImageValue[] {
+  return run.inputs.images
     .filter((i) => i.values)
-    .map((i) => ({ path: i.values as string, repository: i.name, tag: ctx.found.imageTag }))
+    .map((i) => ({ path: i.values as string, repository: i.name, tag: run.found.imageTag }))
 }
 
-function values(ctx: RunContext, secretValuesFile?: string): ValuesOptions {
-  const i = ctx.inputs
+function values(run: RunContext, secretValuesFile?: string): ValuesOptions {
+  const i = run.inputs
   return {
     valuesFiles: i.valuesFiles,
     secretValuesFile,
     set: i.set,
     setString: i.setString,
-    images: imageValues(ctx)
+    images: imageValues(run)
   }
 }
 
 /** Secret values live in a 0600 file for exactly as long as helm needs them. */
 async function withSecretValues<T>(
-  ctx: RunContext,
+  run: RunContext,
   use: (file?: string) => Promise<T>
 ): Promise<T> {
-  if (ctx.inputs.secretValues.length === 0) return use(undefined)
-  const dir = join(ctx.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
+  if (run.inputs.secretValues.length === 0) return use(undefined)
+  const dir = join(run.env.runnerTemp, `minikube-preview-secrets-${process.pid}`)
   // Saved first: if this process is killed while helm runs, the post step removes the folder.
   state.saveSecretsDir(dir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const file = join(dir, 'secret-values.yaml')
-  writeFileSync(file, stringify(secretValuesDocument(ctx.inputs.secretValues)), { mode: 0o600 })
+  writeFileSync(file, stringify(secretValuesDocument(run.inputs.secretValues)), { mode: 0o600 })
   try {
     return await use(file)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-}
-
-export function helmFor(ctx: RunContext, log?: StepLog): Helm {
-  return new Helm(ctx.tool('helm'), undefined, log)
 }
 
 function fileText(path: string): string | undefined {
@@ -101,9 +71,9 @@ function fileText(path: string): string | undefined {
  * then helm fills `charts/`. Repositories the user added (`@name`, credentials) are used as
  * they are.
  */
-export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<void> {
-  const chart = ctx.found.chart as string
-  const helm = helmFor(ctx, log)
+export async function buildDependencies(run: RunContext, log: StepLog): Promise<void> {
+  const chart = run.found.chart as string
+  const helm = run.helm(log)
   const userConfig = await helm.repositoryConfig()
   const needed = dependencyRepositories(
     fileText(join(chart, 'Chart.yaml')) ?? '',
@@ -118,7 +88,7 @@ export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<
       registerSecret(entry['password'])
     }
   }
-  const dir = join(ctx.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
+  const dir = join(run.env.runnerTemp, `minikube-preview-helm-repositories-${process.pid}`)
   // Saved first: if this process is killed while helm runs, the post step removes the folder.
   state.saveRepositoriesDir(dir)
   rmSync(dir, { recursive: true, force: true })
@@ -146,48 +116,48 @@ export async function buildDependencies(ctx: RunContext, log: StepLog): Promise<
 }
 
 /** Renders the chart to learn what it will create (an Ingress turns the ingress addon on). */
-export async function render(ctx: RunContext, log: StepLog): Promise<void> {
-  const helm = helmFor(ctx)
-  const manifest = await withSecretValues(ctx, (file) =>
+export async function render(run: RunContext, log: StepLog): Promise<void> {
+  const helm = run.helm()
+  const manifest = await withSecretValues(run, (file) =>
     helm.template(
       {
-        ...values(ctx, file),
-        release: ctx.found.release as string,
-        chart: ctx.found.chart as string,
-        namespace: ctx.inputs.namespace
+        ...values(run, file),
+        release: run.found.release as string,
+        chart: run.found.chart as string,
+        namespace: run.inputs.namespace
       },
       5 * 60_000
     )
   )
-  ctx.rendered = manifestObjects(manifest)
-  const kinds = [...new Set(ctx.rendered.map((o) => o.kind))].sort()
-  log.info(`the chart renders ${ctx.rendered.length} objects: ${kinds.join(', ')}`)
+  run.rendered = manifestObjects(manifest)
+  const kinds = [...new Set(run.rendered.map((o) => o.kind))].sort()
+  log.info(`the chart renders ${run.rendered.length} objects: ${kinds.join(', ')}`)
 }
 
-export async function deploy(ctx: RunContext, log: StepLog): Promise<void> {
-  const i = ctx.inputs
-  const release = ctx.found.release as string
-  const helm = helmFor(ctx, log)
-  const { note } = translateHelmArgs(i.helmArgs, ctx.helmMajor)
+export async function deploy(run: RunContext, log: StepLog): Promise<void> {
+  const i = run.inputs
+  const release = run.found.release as string
+  const helm = run.helm(log)
+  const { note } = translateHelmArgs(i.helmArgs, run.helmMajor)
   if (note) core.warning(note)
-  ctx.report.release = {
+  run.release = {
     name: release,
     namespace: i.namespace,
-    chart: ctx.found.chartName ?? (ctx.found.chart as string),
-    chartVersion: ctx.found.chartVersion,
-    helmVersion: ctx.tools.helm?.version
+    chart: run.found.chartName ?? (run.found.chart as string),
+    chartVersion: run.found.chartVersion,
+    helmVersion: run.tools.get('helm')?.version
   }
-  await withSecretValues(ctx, (file) =>
-    upgradeWatchingHooks(ctx, log, (signal) =>
+  await withSecretValues(run, (file) =>
+    upgradeWatchingHooks(run, log, (signal) =>
       helm.upgrade(
         {
-          ...values(ctx, file),
+          ...values(run, file),
           release,
-          chart: ctx.found.chart as string,
+          chart: run.found.chart as string,
           namespace: i.namespace,
           timeoutMs: i.waitTimeoutMs,
           helmArgs: i.helmArgs,
-          helmMajor: ctx.helmMajor
+          helmMajor: run.helmMajor
         },
         signal
       )
@@ -198,12 +168,13 @@ export async function deploy(ctx: RunContext, log: StepLog): Promise<void> {
     helm.manifest(release, i.namespace),
     helm.hooks(release, i.namespace).catch(() => '')
   ])
-  ctx.report.release.revision = revision
-  ctx.hooksManifest = hooks
-  ctx.workloads = workloadsOf(manifestObjects(manifest), i.namespace)
+  run.release.revision = revision
+  run.hooksManifest = hooks
+  run.workloads = workloadsOf(manifestObjects(manifest), i.namespace)
   log.info(
-    `release ${release} revision ${revision} in ${i.namespace}: ${ctx.workloads.length} workloads to verify`
+    `release ${release} revision ${revision} in ${i.namespace}: ${run.workloads.length} workloads to verify`
   )
+  state.saveDeployed()
 }
 
 /** `pre-install hook Job app-migrate`: which hook, in the words of the chart. */
@@ -216,18 +187,18 @@ function hookName(v: Verdict): string {
  * stops helm at once (with fail-fast) instead of after the whole wait-timeout.
  */
 async function upgradeWatchingHooks<T>(
-  ctx: RunContext,
+  run: RunContext,
   log: StepLog,
   upgrade: (signal: AbortSignal) => Promise<T>
 ): Promise<T> {
   const stopHelm = new AbortController()
   const helmDone = new AbortController()
   const since = Date.now()
-  const watching = watchHooks(new Kubectl(ctx.tool('kubectl')), ctx.inputs.namespace, {
+  const watching = watchHooks(run.kubectl(), run.inputs.namespace, {
     since,
     signal: helmDone.signal
   }).then((watch) => {
-    if (watch.failed && ctx.inputs.failFast) {
+    if (watch.failed && run.inputs.failFast) {
       const v = watch.failed
       log.info(`${hookName(v)} will not succeed (${v.reason ?? 'failed'}): stopping helm`)
       stopHelm.abort(
@@ -243,28 +214,32 @@ async function upgradeWatchingHooks<T>(
   } catch (err) {
     // The release's hooks go into the report, so that the table and the diagnostics show them.
     helmDone.abort()
-    ctx.report.workloads = (await watching).verdicts
+    run.verdicts = (await watching).verdicts
     throw err
   } finally {
     helmDone.abort()
-    ctx.hooks = (await watching).verdicts
+    run.hooks = (await watching).verdicts
   }
 }
 
 /** After diagnostics: back to the last good revision, or away entirely if there was none. */
-export async function rollback(ctx: RunContext, log: StepLog): Promise<void> {
-  if (!ctx.troubled()) {
+export async function rollback(
+  run: RunContext,
+  log: StepLog,
+  results: readonly StepResult[]
+): Promise<void> {
+  if (!run.troubled(results)) {
     log.info('the release is healthy; nothing to roll back')
     return
   }
-  const release = ctx.found.release as string
-  const helm = helmFor(ctx, log)
-  const revision = ctx.report.release?.revision ?? 1
+  const release = run.found.release as string
+  const helm = run.helm(log)
+  const revision = run.release?.revision ?? 1
   if (revision > 1) {
-    await helm.rollback(release, ctx.inputs.namespace, ctx.inputs.waitTimeoutMs)
+    await helm.rollback(release, run.inputs.namespace, run.inputs.waitTimeoutMs)
     log.info(`rolled ${release} back from revision ${revision}`)
   } else {
-    await helm.uninstall(release, ctx.inputs.namespace, ctx.inputs.waitTimeoutMs)
+    await helm.uninstall(release, run.inputs.namespace, run.inputs.waitTimeoutMs)
     log.info(`uninstalled ${release}: its first revision never became healthy`)
   }
 }
