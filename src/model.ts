@@ -57,6 +57,12 @@ export interface ImageInfo {
   failureLines?: string[]
   /** A base image that could not be pulled. */
   missingBase?: string
+  /** `<registry>/<name>:<tag>`: where the image was pushed (`registry`). */
+  pushed?: string
+  /** `sha256:…`: the digest the registry holds for it; the chart is pinned to it. */
+  digest?: string
+  /** The `push-tags` references put on that digest after a healthy run. */
+  tags?: string[]
 }
 
 export interface ReleaseInfo {

@@ -13,6 +13,9 @@ export type Action =
   | { kind: 'addons' }
   | { kind: 'build'; image: ImageSpec }
   | { kind: 'load'; image: ImageSpec }
+  | { kind: 'registry-login' }
+  | { kind: 'push'; image: ImageSpec }
+  | { kind: 'promote' }
   | { kind: 'deploy' }
   | { kind: 'verify' }
   | { kind: 'stable' }
@@ -54,7 +57,8 @@ export const DEFAULT_KUBECTL = 'v1.37.0'
 export const id = {
   install: (tool: ToolName) => `install-${tool}`,
   build: (image: ImageSpec) => `build-${image.name.replace(/[^a-z0-9]+/g, '-')}`,
-  load: (image: ImageSpec) => `load-${image.name.replace(/[^a-z0-9]+/g, '-')}`
+  load: (image: ImageSpec) => `load-${image.name.replace(/[^a-z0-9]+/g, '-')}`,
+  push: (image: ImageSpec) => `push-${image.name.replace(/[^a-z0-9]+/g, '-')}`
 }
 
 /** One row of the plan: a step, what it needs, whether this run has it, and its stage. */
@@ -83,11 +87,17 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
   const autoIngress = inputs.addons.auto && deploying
   // Built against the cluster's Docker with docker-env; otherwise while the cluster starts.
   const dockerEnv = inputs.imageLoad === 'docker-env'
+  const registry = inputs.registry !== '' && inputs.images.length > 0
+  // An existing cluster pulls the images from the registry: each build pushes, nothing is loaded.
+  const pushAtBuild = registry && !minikube
+  // On minikube the images are loaded as ever, and pushed once the preview is healthy.
+  const pushWhenHealthy = registry && minikube
+  const verified = deploying ? ['verify', 'stable', 'health-checks', 'helm-test'] : []
   const images = inputs.images.flatMap((image): Row[] => [
     {
       id: id.build(image),
       title: `Build ${image.name}`,
-      needs: dockerEnv ? ['cluster'] : [],
+      needs: [...(dockerEnv ? ['cluster'] : []), ...(pushAtBuild ? ['registry-login'] : [])],
       when: true,
       stage: { kind: 'build', image }
     },
@@ -95,17 +105,26 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
       id: id.load(image),
       title: `Load ${image.name}`,
       needs: [id.build(image), 'cluster'],
-      when: !dockerEnv,
+      when: minikube && !dockerEnv,
       stage: { kind: 'load', image }
     }
   ])
+  const delivered = (image: ImageSpec): string =>
+    minikube && !dockerEnv ? id.load(image) : id.build(image)
+  const pushes = inputs.images.map((image): Row => ({
+    id: id.push(image),
+    title: `Push ${image.name}`,
+    needs: [...verified, delivered(image), 'registry-login'],
+    when: pushWhenHealthy,
+    stage: { kind: 'push', image }
+  }))
   const ready = [
     'cluster',
     'install-helm',
     'install-kubectl',
     'helm-deps',
     'addons',
-    ...inputs.images.map((image) => (dockerEnv ? id.build(image) : id.load(image)))
+    ...inputs.images.map(delivered)
   ]
   // prettier-ignore
   return [
@@ -119,6 +138,7 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'helm-deps', title: 'Build chart dependencies', needs: ['install-helm'], when: deps, stage: { kind: 'helm-deps' } },
     { id: 'render', title: 'Render the chart', needs: [deps ? 'helm-deps' : 'install-helm'], when: minikube && autoIngress, stage: { kind: 'render' } },
     { id: 'addons', title: 'Enable addons', needs: ['cluster', 'render'], when: minikube && (inputs.addons.names.length > 0 || autoIngress), stage: { kind: 'addons' } },
+    { id: 'registry-login', title: 'Log in to the registry', needs: [], when: registry, stage: { kind: 'registry-login' } },
     ...images,
     { id: 'deploy', title: 'Deploy with helm', needs: ready, when: deploying, stage: { kind: 'deploy' } },
     { id: 'verify', title: 'Verify workloads', needs: ['deploy'], when: deploying, stage: { kind: 'verify' } },
@@ -129,7 +149,10 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'helm-test', title: 'Helm test', needs: ['verify'], when: deploying && inputs.helmTest !== 'false', stage: { kind: 'helm-test' } },
     // Runs whatever happened before it: it collects only when something failed.
     { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? ['verify', 'stable', 'health-checks', 'helm-test'] : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
-    { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } }
+    { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } },
+    ...pushes,
+    // Verify, then promote: a failed verification skips it, so a tag never moves to an unhealthy image.
+    { id: 'promote', title: 'Tag the pushed images', needs: [...verified, 'registry-login', ...inputs.images.map(pushAtBuild ? id.build : id.push)], when: registry && inputs.pushTags.length > 0, stage: { kind: 'promote' } }
   ]
 }
 

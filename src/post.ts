@@ -4,7 +4,8 @@ import { existsSync, rmSync } from 'node:fs'
 import { basename } from 'node:path'
 import { run } from './exec.js'
 import { state } from './state.js'
-import { removeBuilderArgs, removeContextArgs } from './tools/docker.js'
+import { logoutFromRegistry } from './images/push.js'
+import { Docker, removeBuilderArgs, removeContextArgs } from './tools/docker.js'
 import { Helm } from './tools/helm.js'
 import { Minikube } from './tools/minikube.js'
 import { errorMessage } from './text.js'
@@ -42,6 +43,7 @@ export async function post(): Promise<void> {
   removeSecretValues(state.repositoriesDir())
   await saveCache()
   await removeBuilder()
+  await logout()
   const cleanup = state.cleanup() || 'always'
   const status = state.status() || 'error'
   if (!shouldClean(cleanup, status)) {
@@ -82,6 +84,16 @@ async function removeBuilder(): Promise<void> {
   if (name) await remove(`buildx builder ${name}`, removeBuilderArgs(name))
   const context = state.dockerContext()
   if (context) await remove(`docker context ${context}`, removeContextArgs(context))
+}
+
+/** Out of the registry main logged in to, whatever the verdict: a failure is a warning. */
+async function logout(): Promise<void> {
+  const path = state.dockerPath()
+  const host = state.registryHost()
+  if (!path || !host) return
+  const problem = await logoutFromRegistry(new Docker(path, process.env), host)
+  if (problem) core.warning(problem)
+  else core.info(`logged out of the registry ${host}`)
 }
 
 async function deleteMinikube(): Promise<void> {

@@ -28,7 +28,9 @@ enum Key {
   /** The folder of the secret values file, saved before the file is written. */
   SecretsDir = 'secretsDir',
   /** The run's own helm repository config (it may hold a copied password), saved likewise. */
-  RepositoriesDir = 'repositoriesDir'
+  RepositoriesDir = 'repositoriesDir',
+  /** The registry host docker logged in to, logged out of in post. */
+  RegistryHost = 'registryHost'
 }
 
 function save(key: Key, value: string | boolean | undefined): void {
@@ -92,5 +94,8 @@ export const state = {
   secretsDir: (): string => load(Key.SecretsDir),
   saveSecretsDir: (v: Text): void => save(Key.SecretsDir, v),
   repositoriesDir: (): string => load(Key.RepositoriesDir),
-  saveRepositoriesDir: (v: Text): void => save(Key.RepositoriesDir, v)
+  saveRepositoriesDir: (v: Text): void => save(Key.RepositoriesDir, v),
+
+  registryHost: (): string => load(Key.RegistryHost),
+  saveRegistryHost: (v: Text): void => save(Key.RegistryHost, v)
 }

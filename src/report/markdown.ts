@@ -140,16 +140,27 @@ function checkRow(c: HealthCheckResult): string[] {
   ]
 }
 
+/**
+ * The reference a cell shows: for a pushed image, where it is in the registry and the digest the
+ * chart was pinned to, with the `push-tags` put on it. All of it comes from inputs: rendered as code.
+ */
+function referenceCell(i: ImageInfo): string {
+  if (!i.pushed) return code(i.reference)
+  const digest = i.digest ? ` @ ${code(i.digest.slice(0, 19))}` : ''
+  const tags = (i.tags ?? []).map((t) => code(t.slice(t.lastIndexOf(':') + 1), 130))
+  return `${code(i.pushed, 300)}${digest}${tags.length > 0 ? `, tagged ${tags.join(', ')}` : ''}`
+}
+
 function imageRow(i: ImageInfo): string[] {
   return [
     text(i.name, 120),
-    code(i.reference),
+    referenceCell(i),
     i.id ? code(shortImageId(i.id)) : '',
     i.sizeBytes !== undefined ? formatBytes(i.sizeBytes) : '',
     i.buildMs !== undefined ? formatDuration(i.buildMs) : '',
     cachedSteps(i),
     i.loadMs !== undefined ? formatDuration(i.loadMs) : '',
-    text(i.delivery)
+    text(i.pushed && !i.delivery ? 'pushed' : i.delivery)
   ]
 }
 

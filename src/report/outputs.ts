@@ -3,8 +3,19 @@ import type { Report } from '../model.js'
 
 /** The action's outputs, as a pure function of the report. */
 export function outputsOf(report: Report, reportPath: string): Record<string, string> {
-  const images: Record<string, { reference: string; id?: string }> = {}
-  for (const i of report.images) images[i.name] = { reference: i.reference, id: i.id }
+  const images: Record<
+    string,
+    { reference: string; id?: string; pushed?: string; digest?: string; tags?: string[] }
+  > = {}
+  for (const i of report.images) {
+    images[i.name] = {
+      reference: i.reference,
+      id: i.id,
+      pushed: i.pushed,
+      digest: i.digest,
+      tags: i.tags
+    }
+  }
   const tools: Record<string, { version: string; path: string }> = {}
   for (const t of report.tools) tools[t.name] = { version: t.version, path: t.path }
   const paths: Record<string, string> = {}

@@ -19,7 +19,9 @@ import type { ImageInfo } from '../model.js'
 import type { RunContext } from '../run.js'
 import type { StepLog } from '../schedule.js'
 import { errorMessage } from '../text.js'
+import { pushedByBuild, pushImage } from '../images/push.js'
 import { buildArgs, buildxArgs, metadataImageId, type Docker } from '../tools/docker.js'
+import { pushedReference } from '../tools/registry.js'
 
 const BUILD_TIMEOUT_MS = 30 * 60_000
 
@@ -54,6 +56,10 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
   const setup = await sharedSetup(run, docker, log)
   const cache = usableCache(setup.cache, image.name)
   const reference = run.imageReference(image.name)
+  // An existing cluster pulls from the registry: the build pushes `<registry>/<name>:<tag>`.
+  const pushTo = run.pushesAtBuild()
+    ? pushedReference(run.inputs.registry, image.name, run.found.imageTag)
+    : undefined
   const info: ImageInfo = {
     name: image.name,
     reference,
@@ -64,6 +70,7 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
 
   let metadataFile: string | undefined
   let argsWith = (_cache: BuildCache): string[] => buildArgs(image, reference)
+  let pushedByBuilder = false
   if (setup.builder) {
     const builder = setup.builder
     const dir = imagesDir(run)
@@ -71,16 +78,17 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
     const base = join(dir, cacheScope(image.name))
     const metadata = `${base}.metadata.json`
     metadataFile = metadata
+    pushedByBuilder = pushTo !== undefined
     // With docker-env the cluster's Docker is the daemon: load into it. Otherwise a tarball
     // that `minikube image load` reads, without a round trip through the runner's daemon.
-    if (!run.dockerEnv) info.tarball = `${base}.tar`
+    if (!run.dockerEnv && !pushTo) info.tarball = `${base}.tar`
     // Left by an earlier job on the same runner: never to be taken for this build's output.
     for (const f of [metadata, `${base}.tar`]) rmSync(f, { force: true })
     argsWith = (cache) =>
-      buildxArgs(image, reference, {
+      buildxArgs(image, pushedByBuilder && pushTo ? pushTo : reference, {
         builder,
         cacheArgs: cacheArgs(cache, image.name),
-        output: info.tarball ? { tarball: info.tarball } : 'load',
+        output: pushedByBuilder ? 'push' : info.tarball ? { tarball: info.tarball } : 'load',
         metadataFile: metadata
       })
   }
@@ -102,6 +110,8 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
     )
     delete info.cache
     delete info.tarball
+    // Into its daemon, then pushed from there like a plain docker build.
+    pushedByBuilder = false
     result = await docker.build(argsWith({ kind: 'none' }), BUILD_TIMEOUT_MS)
     output = `${result.stdout}\n${result.stderr}`
   } else if (result.exitCode !== 0 && unusable && cache.kind !== 'none') {
@@ -127,10 +137,13 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
   }
   warnAboutCache(image.name, progress, firstLocalRun, log)
 
-  if (metadataFile && info.tarball) {
-    info.id = existsSync(metadataFile)
-      ? metadataImageId(readFileSync(metadataFile, 'utf8'))
-      : undefined
+  const metadataText =
+    metadataFile && existsSync(metadataFile) ? readFileSync(metadataFile, 'utf8') : undefined
+  if (pushedByBuilder && pushTo) {
+    // Straight from the builder to the registry: nothing in a daemon or a tarball to inspect.
+    info.id = metadataText === undefined ? undefined : metadataImageId(metadataText)
+  } else if (metadataFile && info.tarball) {
+    info.id = metadataText === undefined ? undefined : metadataImageId(metadataText)
     if (!existsSync(info.tarball))
       throw new Error(`docker buildx build of ${reference} wrote no image to ${info.tarball}`)
     info.sizeBytes = statSync(info.tarball).size
@@ -140,8 +153,20 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
     info.sizeBytes = inspected.sizeBytes
   }
   log.info(
-    `built ${reference}${info.id ? ` (${info.id.slice(0, 19)})` : ''}: ${progress.cached}/${progress.steps} steps cached`
+    `built ${pushedByBuilder && pushTo ? pushTo : reference}${info.id ? ` (${info.id.slice(0, 19)})` : ''}: ${progress.cached}/${progress.steps} steps cached`
   )
+  if (!pushTo) return
+  const pushed = pushedByBuilder
+    ? pushedByBuild(image.name, pushTo, metadataText)
+    : await pushImage(docker, {
+        registry: run.inputs.registry,
+        name: image.name,
+        tag: run.found.imageTag,
+        source: { image: reference }
+      })
+  info.pushed = pushed.reference
+  info.digest = pushed.digest
+  log.info(`pushed ${pushed.pinned}`)
 }
 
 /**
@@ -207,8 +232,9 @@ export async function loadImage(run: RunContext, image: ImageSpec, log: StepLog)
   } else {
     await minikube.loadImage(info.tarball ?? info.reference, LOAD_TIMEOUT_MS)
     info.delivery = 'loaded'
-    // The cluster has it now; the tarball would only fill the runner's disk.
-    if (info.tarball) rmSync(info.tarball, { force: true })
+    // The cluster has it now; the tarball would only fill the runner's disk, unless the push
+    // once the preview is healthy reads it (and removes it then).
+    if (info.tarball && !run.pushesWhenHealthy()) rmSync(info.tarball, { force: true })
   }
   info.loadMs = Date.now() - started
 }

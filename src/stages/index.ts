@@ -9,6 +9,7 @@ import { enableAddons, startCluster } from './cluster.js'
 import { diagnose } from './diagnose.js'
 import { buildImage, loadImage } from './images.js'
 import { install } from './install.js'
+import { promote, pushLoadedImage, registryLogin } from './registry.js'
 import { buildDependencies, deploy, render, rollback } from './release.js'
 import { healthChecks, helmTest, stable, verify } from './verify.js'
 
@@ -31,6 +32,9 @@ export const STAGES: { readonly [K in Kind]: Stage<K> } = {
   addons: (run, _a, log) => enableAddons(run, log),
   build: (run, a, log) => buildImage(run, a.image, log),
   load: (run, a, log) => loadImage(run, a.image, log),
+  'registry-login': (run, _a, log) => registryLogin(run, log),
+  push: (run, a, log) => pushLoadedImage(run, a.image, log),
+  promote: (run, _a, log) => promote(run, log),
   deploy: (run, _a, log) => deploy(run, log),
   verify: (run, _a, log) => verify(run, log),
   stable: (run, _a, log) => stable(run, log),

@@ -18,13 +18,24 @@ import {
   type RepositoryPaths,
   type ValuesOptions
 } from '../tools/helm.js'
+import { digestPinnedValue, pushedImage } from '../tools/registry.js'
 import { workloadsOf } from '../verify/health.js'
 import { watchHooks } from '../verify/hooks.js'
 
+/**
+ * Each image at its `values` path: a pushed image (`cluster: existing`) pinned to the digest the
+ * registry holds, so the cluster runs exactly what was built; otherwise the loaded `name:tag`.
+ */
 function imageValues(run: RunContext): ImageValue[] {
   return run.inputs.images
     .filter((i) => i.values)
-    .map((i) => ({ path: i.values as string, repository: i.name, tag: run.found.imageTag }))
+    .map((i) => {
+      const path = i.values as string
+      const info = run.images.get(i.name)
+      if (info?.pushed && info.digest)
+        return digestPinnedValue(path, pushedImage(info.pushed, info.digest))
+      return { path, repository: i.name, tag: run.found.imageTag }
+    })
 }
 
 function values(run: RunContext, secretValuesFile?: string): ValuesOptions {
