@@ -88,6 +88,8 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
   // Built against the cluster's Docker with docker-env; otherwise while the cluster starts.
   const dockerEnv = inputs.imageLoad === 'docker-env'
   const registry = inputs.registry !== '' && inputs.images.length > 0
+  // Neither user nor password: a registry that takes anonymous pushes, no login.
+  const login = registry && (inputs.registryUsername !== '' || inputs.registryPassword !== '')
   // An existing cluster pulls the images from the registry: each build pushes, nothing is loaded.
   const pushAtBuild = registry && !minikube
   // On minikube the images are loaded as ever, and pushed once the preview is healthy.
@@ -138,7 +140,7 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'helm-deps', title: 'Build chart dependencies', needs: ['install-helm'], when: deps, stage: { kind: 'helm-deps' } },
     { id: 'render', title: 'Render the chart', needs: [deps ? 'helm-deps' : 'install-helm'], when: minikube && autoIngress, stage: { kind: 'render' } },
     { id: 'addons', title: 'Enable addons', needs: ['cluster', 'render'], when: minikube && (inputs.addons.names.length > 0 || autoIngress), stage: { kind: 'addons' } },
-    { id: 'registry-login', title: 'Log in to the registry', needs: [], when: registry, stage: { kind: 'registry-login' } },
+    { id: 'registry-login', title: 'Log in to the registry', needs: [], when: login, stage: { kind: 'registry-login' } },
     ...images,
     { id: 'deploy', title: 'Deploy with helm', needs: ready, when: deploying, stage: { kind: 'deploy' } },
     { id: 'verify', title: 'Verify workloads', needs: ['deploy'], when: deploying, stage: { kind: 'verify' } },

@@ -115,6 +115,8 @@ async function run(
       'stable-for': '1s',
       'helm-test': 'false',
       comment: 'never',
+      // Post would uninstall the release (cleanup: always), and the values are read after it.
+      cleanup: 'never',
       ...inputs
     },
     env: {
