@@ -35,7 +35,11 @@ const docker: Rule[] = [
     writes: [
       {
         flag: '--metadata-file',
-        content: JSON.stringify({ 'containerimage.config.digest': CONFIG })
+        // A pushing build's metadata names the digest it pushed; the others ignore it.
+        content: JSON.stringify({
+          'containerimage.config.digest': CONFIG,
+          'containerimage.digest': DIGEST
+        })
       },
       { flag: '--output', field: 'dest', content: 'a docker-format image tarball' }
     ]
@@ -74,6 +78,16 @@ async function world(healthy: boolean): Promise<{ runner: Runner; tools: FakeToo
       { match: ['get', 'hooks'], stdout: '' }
     ],
     kubectl: [
+      // With cluster: existing, a namespace that is there already and not the action's.
+      {
+        match: ['get', 'namespace', NS],
+        stdout: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: NS, labels: { 'kubernetes.io/metadata.name': NS } },
+          status: { phase: 'Active' }
+        })
+      },
       {
         match: ['get', /^deployments,/],
         stdout: healthy ? healthyList(NS, ['api']) : crashLoopList(NS, [], 'api')
@@ -200,5 +214,41 @@ describe('cluster: minikube with registry', () => {
     expect(argvs).toContainEqual(['image', 'push', `${REGISTRY}/api:${TAG}`])
     expect(post.exitCode).toBe(0)
     expect(w.tools.docker.argvs().filter((a) => a[0] === 'logout')).toEqual([])
+  })
+})
+
+describe('cluster: existing with registry, on a buildx builder', () => {
+  it('the build itself pushes <registry>/<name>:<tag>; the chart gets the digest from its metadata', async () => {
+    const w = await world(true)
+    const { main, post } = await mainAndPost(w, {
+      ...credentials,
+      cluster: 'existing',
+      namespace: NS
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    const argvs = w.tools.docker.argvs()
+    const build = argvs.find((a) => a[0] === 'buildx' && a[1] === 'build') ?? []
+    expect(build).toEqual(
+      expect.arrayContaining([
+        '--tag',
+        `${REGISTRY}/api:${TAG}`,
+        '--output',
+        'type=image,push=true'
+      ])
+    )
+    // Straight from the builder: nothing loaded, tagged or pushed through a daemon.
+    expect(
+      argvs.filter((a) => a[0] === 'image' && ['load', 'tag', 'push'].includes(a[1] ?? ''))
+    ).toEqual([])
+    expect(w.tools.minikube.argvs()).toEqual([])
+    expect(index(argvs, (a) => a[0] === 'login')).toBeLessThan(index(argvs, (a) => a === build))
+    const upgrade = w.tools.helm.argvs().find((a) => a[0] === 'upgrade') ?? []
+    expect(upgrade).toEqual(
+      expect.arrayContaining([`image.repository=${REGISTRY}/api`, `image.tag=${TAG}@${DIGEST}`])
+    )
+    const images = JSON.parse(main.outputs['images'] ?? '{}') as Record<string, unknown>
+    expect(images['api']).toMatchObject({ pushed: `${REGISTRY}/api:${TAG}`, digest: DIGEST })
+    expect(post.exitCode).toBe(0)
+    expect(w.tools.docker.argvs().filter((a) => a[0] === 'logout')).toEqual([['logout', HOST]])
   })
 })
