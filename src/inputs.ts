@@ -28,7 +28,7 @@ import { URL_PLACEHOLDERS } from './lifecycle/url.js'
 import { redact } from './redact.js'
 
 export const CLUSTERS = ['minikube', 'existing'] as const
-export const CLEANUPS = ['always', 'on-success', 'never'] as const
+export const CLEANUPS = ['auto', 'always', 'on-success', 'never'] as const
 export const DRIVERS = [
   'docker',
   'podman',
@@ -69,6 +69,8 @@ export interface HealthCheck {
   service?: string
   port?: number | string
   ingressHost?: string
+  /** A whole URL to GET (the preview's `url`): any 2xx or 3xx answer passes. */
+  url?: string
   path: string
   expectStatus: number
   expectBody?: string
@@ -166,7 +168,7 @@ export const DEFAULTS: Record<string, string> = {
   'start-args': '',
   'cluster-timeout': '5m',
   'minikube-cache': 'true',
-  cleanup: 'always',
+  cleanup: 'auto',
   images: '',
   'image-tag': '',
   'image-load': 'load',
@@ -346,7 +348,7 @@ function clusterInputs(
     startArgs: r.field('start-args', splitArgs, []),
     clusterTimeoutMs: r.field('cluster-timeout', timeout, 300_000),
     minikubeCache: r.field('minikube-cache', parseBoolean, true),
-    cleanup: r.field('cleanup', (v) => parseChoice(v, CLEANUPS), 'always')
+    cleanup: r.field('cleanup', (v) => parseChoice(v, CLEANUPS), 'auto')
   }
 }
 

@@ -1,6 +1,8 @@
 // The step graph as a table of rows {id, title, needs, when, stage}: a pure function of the inputs.
 import type { Discovered } from './discover.js'
+import { PULL_REQUEST_EVENTS } from './discover.js'
 import type { ImageSpec, Inputs } from './inputs.js'
+import type { Mode, RunFacts } from './model.js'
 import type { ToolName } from './tools/download.js'
 import { formatMs } from './text.js'
 
@@ -20,6 +22,13 @@ export type Action =
   | { kind: 'helm-test' }
   | { kind: 'diagnostics' }
   | { kind: 'rollback' }
+  | { kind: 'namespace' }
+  | { kind: 'deployment-start' }
+  | { kind: 'url-check' }
+  | { kind: 'deployment-finish' }
+  | { kind: 'teardown' }
+  | { kind: 'deactivate' }
+  | { kind: 'sweep' }
 
 export interface PlannedStep {
   id: string
@@ -57,6 +66,17 @@ export const id = {
   load: (image: ImageSpec) => `load-${image.name.replace(/[^a-z0-9]+/g, '-')}`
 }
 
+/**
+ * What this run does: `mode: sweep` sweeps; a closed pull request (merged or not) takes its
+ * preview down; anything else deploys one.
+ */
+export function runMode(inputs: Inputs, facts: Pick<RunFacts, 'event' | 'eventAction'>): Mode {
+  if (inputs.mode === 'sweep') return 'sweep'
+  if (PULL_REQUEST_EVENTS.includes(facts.event ?? '') && facts.eventAction === 'closed')
+    return 'teardown'
+  return 'preview'
+}
+
 /** One row of the plan: a step, what it needs, whether this run has it, and its stage. */
 export interface Row {
   id: string
@@ -75,7 +95,8 @@ export interface Row {
  * the steps it needs. The scheduler starts each step as soon as its needs succeeded, so installs
  * run together and image builds overlap the cluster start.
  */
-export function planRows(inputs: Inputs, found: Discovered): Row[] {
+export function planRows(inputs: Inputs, found: Discovered, mode: Mode = 'preview'): Row[] {
+  if (mode !== 'preview') return lifecycleRows(inputs, found, mode)
   const minikube = inputs.cluster === 'minikube'
   const deploying = found.chart !== undefined
   const kubectlAfterCluster = kubectlVersionFor(inputs) === undefined
@@ -99,8 +120,10 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
       stage: { kind: 'load', image }
     }
   ])
+  const environment = inputs.environment !== '' && deploying
   const ready = [
     'cluster',
+    'namespace',
     'install-helm',
     'install-kubectl',
     'helm-deps',
@@ -120,6 +143,9 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'render', title: 'Render the chart', needs: [deps ? 'helm-deps' : 'install-helm'], when: minikube && autoIngress, stage: { kind: 'render' } },
     { id: 'addons', title: 'Enable addons', needs: ['cluster', 'render'], when: minikube && (inputs.addons.names.length > 0 || autoIngress), stage: { kind: 'addons' } },
     ...images,
+    // On a shared cluster: the namespace made (or found) and labelled before helm deploys into it.
+    { id: 'namespace', title: 'Prepare the namespace', needs: ['cluster', 'install-kubectl'], when: !minikube && deploying, stage: { kind: 'namespace' } },
+    { id: 'deployment-start', title: 'Start the GitHub deployment', needs: [], when: environment, stage: { kind: 'deployment-start' } },
     { id: 'deploy', title: 'Deploy with helm', needs: ready, when: deploying, stage: { kind: 'deploy' } },
     { id: 'verify', title: 'Verify workloads', needs: ['deploy'], when: deploying, stage: { kind: 'verify' } },
     // Once the rollout has completed, the window, the health checks and helm test run together:
@@ -127,15 +153,43 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'stable', title: `Stay healthy for ${formatMs(inputs.stableForMs)}`, needs: ['verify'], when: deploying && inputs.stableForMs > 0, stage: { kind: 'stable' } },
     { id: 'health-checks', title: 'Health checks', needs: ['verify'], when: deploying && inputs.healthChecks.length > 0, stage: { kind: 'health-checks' } },
     { id: 'helm-test', title: 'Helm test', needs: ['verify'], when: deploying && inputs.helmTest !== 'false', stage: { kind: 'helm-test' } },
+    // The preview's URL answers, unless health checks say what to check (none found: not a step).
+    { id: 'url-check', title: 'Check the preview URL', needs: ['verify'], when: deploying && inputs.healthChecks.length === 0 && (inputs.url !== '' || !minikube), stage: { kind: 'url-check' } },
     // Runs whatever happened before it: it collects only when something failed.
-    { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? ['verify', 'stable', 'health-checks', 'helm-test'] : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
-    { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } }
+    { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? VERIFICATION : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
+    { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } },
+    // success or failure, so it waits for everything that decides which.
+    { id: 'deployment-finish', title: 'Finish the GitHub deployment', needs: ['deployment-start', 'rollback', ...VERIFICATION], when: environment, always: true, stage: { kind: 'deployment-finish' } }
+  ]
+}
+
+/** The steps after the rollout whose success makes the preview healthy. */
+const VERIFICATION = ['verify', 'stable', 'health-checks', 'helm-test', 'url-check']
+
+/**
+ * A closed pull request's teardown (nothing built or started: on a shared cluster the release
+ * and the namespace the action created go; the deployments and the comment say so), or a sweep.
+ */
+function lifecycleRows(inputs: Inputs, found: Discovered, mode: Exclude<Mode, 'preview'>): Row[] {
+  const shared = inputs.cluster === 'existing'
+  // prettier-ignore
+  return [
+    { id: 'install-helm', title: 'Install helm', needs: [], when: shared, stage: { kind: 'install', tool: 'helm' } },
+    { id: 'install-kubectl', title: 'Install kubectl', needs: [], when: shared, stage: { kind: 'install', tool: 'kubectl' } },
+    { id: 'cluster', title: 'Connect to the cluster', needs: ['install-kubectl'], when: shared, stage: { kind: 'cluster' } },
+    { id: 'teardown', title: 'Remove the preview', needs: ['cluster', 'install-helm'], when: mode === 'teardown' && shared, stage: { kind: 'teardown' } },
+    { id: 'deactivate', title: 'Mark the GitHub deployments inactive', needs: [], when: mode === 'teardown' && inputs.environment !== '' && found.release !== undefined, stage: { kind: 'deactivate' } },
+    { id: 'sweep', title: 'Remove expired and closed previews', needs: ['cluster', 'install-helm'], when: mode === 'sweep', stage: { kind: 'sweep' } }
   ]
 }
 
 /** The steps of this run: the rows it has, each needing only steps it has. */
-export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
-  const rows = planRows(inputs, found)
+export function buildPlan(
+  inputs: Inputs,
+  found: Discovered,
+  mode: Mode = 'preview'
+): PlannedStep[] {
+  const rows = planRows(inputs, found, mode)
   const known = new Set(rows.map((r) => r.id))
   const present = new Set(rows.filter((r) => r.when).map((r) => r.id))
   return rows

@@ -18,7 +18,9 @@ import {
   type RepositoryPaths,
   type ValuesOptions
 } from '../tools/helm.js'
+import { previewLabels } from '../lifecycle/labels.js'
 import { workloadsOf } from '../verify/health.js'
+import { previewUrl, releaseLabels } from './lifecycle.js'
 import { watchHooks } from '../verify/hooks.js'
 
 function imageValues(run: RunContext): ImageValue[] {
@@ -140,6 +142,7 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
   const helm = run.helm(log)
   const { note } = translateHelmArgs(i.helmArgs, run.helmMajor)
   if (note) core.warning(note)
+  const labelled = releaseLabels(run)
   run.release = {
     name: release,
     namespace: i.namespace,
@@ -157,7 +160,8 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
           namespace: i.namespace,
           timeoutMs: i.waitTimeoutMs,
           helmArgs: i.helmArgs,
-          helmMajor: run.helmMajor
+          helmMajor: run.helmMajor,
+          ...(labelled ? { labels: previewLabels(labelled) } : {})
         },
         signal
       )
@@ -170,10 +174,13 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
   ])
   run.release.revision = revision
   run.hooksManifest = hooks
-  run.workloads = workloadsOf(manifestObjects(manifest), i.namespace)
+  run.deployed = manifestObjects(manifest)
+  run.workloads = workloadsOf(run.deployed, i.namespace)
   log.info(
     `release ${release} revision ${revision} in ${i.namespace}: ${run.workloads.length} workloads to verify`
   )
+  run.preview.url = previewUrl(run)
+  if (run.preview.url) log.info(`the preview's URL: ${run.preview.url}`)
   state.saveDeployed()
 }
 
