@@ -1,3 +1,4 @@
+// The action's inputs, read once, typed and validated: every problem names the input and what was expected.
 import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'

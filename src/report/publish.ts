@@ -1,3 +1,4 @@
+// Telling people what happened: the diagnostics artifact, the pull-request comment and the job summary.
 import * as core from '@actions/core'
 import { writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
