@@ -1,3 +1,4 @@
+// What is found around the inputs: the chart, the release name, the image tag, the comment header, and the defaults the event sets.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, join, relative } from 'node:path'
 import { parse as parseYaml } from 'yaml'

@@ -1,3 +1,4 @@
+// The bundle's entry: the main step, or the post step when the runner says this is post.
 import * as core from '@actions/core'
 import { post } from './post.js'
 import { run } from './main.js'

@@ -1,3 +1,4 @@
+// The action's inputs, read once, typed and validated: every problem names the input and what was expected.
 import { existsSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
@@ -28,7 +29,7 @@ import { URL_PLACEHOLDERS } from './lifecycle/url.js'
 import { redact } from './redact.js'
 
 export const CLUSTERS = ['minikube', 'existing'] as const
-export const CLEANUPS = ['always', 'on-success', 'never'] as const
+export const CLEANUPS = ['auto', 'always', 'on-success', 'never'] as const
 export const DRIVERS = [
   'docker',
   'podman',
@@ -69,6 +70,8 @@ export interface HealthCheck {
   service?: string
   port?: number | string
   ingressHost?: string
+  /** A whole URL to GET (the preview's `url`): any 2xx or 3xx answer passes. */
+  url?: string
   path: string
   expectStatus: number
   expectBody?: string
@@ -166,7 +169,7 @@ export const DEFAULTS: Record<string, string> = {
   'start-args': '',
   'cluster-timeout': '5m',
   'minikube-cache': 'true',
-  cleanup: 'always',
+  cleanup: 'auto',
   images: '',
   'image-tag': '',
   'image-load': 'load',
@@ -346,7 +349,7 @@ function clusterInputs(
     startArgs: r.field('start-args', splitArgs, []),
     clusterTimeoutMs: r.field('cluster-timeout', timeout, 300_000),
     minikubeCache: r.field('minikube-cache', parseBoolean, true),
-    cleanup: r.field('cleanup', (v) => parseChoice(v, CLEANUPS), 'always')
+    cleanup: r.field('cleanup', (v) => parseChoice(v, CLEANUPS), 'auto')
   }
 }
 

@@ -2,12 +2,12 @@
 import * as core from '@actions/core'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { discover, withEventDefaults, type Discovered } from './discover.js'
+import { PULL_REQUEST_EVENTS, discover, withEventDefaults, type Discovered } from './discover.js'
 import { maskSecrets } from './deploy/values.js'
 import { InputErrors, parseInputs, type Inputs } from './inputs.js'
-import { buildPlan } from './plan.js'
+import { buildPlan, runMode } from './plan.js'
 import { registerSecret, redact } from './redact.js'
-import type { RunFacts, StepResult } from './model.js'
+import type { Mode, RunFacts, StepResult } from './model.js'
 import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
 import { reportOf } from './report/report-of.js'
@@ -20,7 +20,10 @@ import { state } from './state.js'
 import { errorMessage, formatMs } from './text.js'
 
 export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
-  let payload: { pull_request?: { head?: { sha?: string } } } = {}
+  let payload: {
+    action?: unknown
+    pull_request?: { merged?: unknown; head?: { sha?: string; ref?: string } }
+  } = {}
   const eventPath = env['GITHUB_EVENT_PATH']
   if (eventPath) {
     try {
@@ -38,6 +41,9 @@ export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
     commit: payload.pull_request?.head?.sha || env['GITHUB_SHA'] || undefined,
     ref: env['GITHUB_HEAD_REF'] || env['GITHUB_REF'],
     event: env['GITHUB_EVENT_NAME'],
+    eventAction: typeof payload.action === 'string' ? payload.action : undefined,
+    branch: env['GITHUB_HEAD_REF'] || payload.pull_request?.head?.ref || undefined,
+    merged: payload.pull_request?.merged === true ? true : undefined,
     runUrl: repo && runId ? `${server}/${repo}/actions/runs/${runId}` : undefined,
     pullRequest: prFromEvent(eventPath)
   }
@@ -96,16 +102,18 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   dropInputsFromEnvironment(process.env)
 
   const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-')
-  const ctx = new RunContext(inputs, found, facts, environment(env, slug), startedAt)
+  const mode = runMode(inputs, facts)
+  const ctx = new RunContext(inputs, found, facts, environment(env, slug), startedAt, mode)
   mkdirSync(ctx.env.outDir, { recursive: true })
   state.saveCluster(inputs.cluster)
-  state.saveCleanup(inputs.cleanup)
+  state.saveCleanup(cleanupFor(inputs, facts, mode))
   state.saveNamespace(inputs.namespace)
   state.saveRelease(found.release)
-  if (!found.chart)
+  if (mode === 'teardown') core.info(`The pull request was closed: removing its preview`)
+  else if (!found.chart && mode === 'preview')
     core.info('No chart was given and none was found under charts/: setting up the cluster only')
 
-  const plan = buildPlan(inputs, found)
+  const plan = buildPlan(inputs, found, mode)
   const results = await runSteps(bindSteps(plan, ctx), undefined, {
     started: (step) => core.info(`▶ ${step.title}`),
     finished: (step, result, log) => logStep(step, result, log)
@@ -130,9 +138,24 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   for (const [name, value] of Object.entries(outputsOf(report, reportPath)))
     core.setOutput(name, value)
 
-  if (report.status !== 'healthy')
+  const took = formatMs(Math.round((report.durationMs ?? 0) / 1000) * 1000)
+  if (report.status === 'removed') core.info(`🧹 the preview was removed in ${took}`)
+  else if (report.status === 'swept') core.info(`🧹 swept in ${took}`)
+  else if (report.status !== 'healthy')
     core.setFailed(redact(report.reason ?? `the preview is ${report.status}`))
-  else core.info(`✅ healthy in ${formatMs(Math.round((report.durationMs ?? 0) / 1000) * 1000)}`)
+  else core.info(`✅ healthy in ${took}`)
+}
+
+/**
+ * What post cleans up. `auto`: everything the run made, except a pull request's preview on a
+ * shared cluster, which outlives the job until the pull request closes (or `mode: sweep`).
+ * Teardown and sweep leave post nothing to remove.
+ */
+export function cleanupFor(inputs: Inputs, facts: RunFacts, mode: Mode): string {
+  if (mode !== 'preview') return 'never'
+  if (inputs.cleanup !== 'auto') return inputs.cleanup
+  const lasting = inputs.cluster === 'existing' && PULL_REQUEST_EVENTS.includes(facts.event ?? '')
+  return lasting ? 'never' : 'always'
 }
 
 /**

@@ -1,7 +1,38 @@
 // The model at the bottom: the record of a run (a pure projection of the finished run;
 // renderers are pure functions of it) and the parts of Kubernetes objects the code reads. Imports nothing of ours.
 
-export type Status = 'healthy' | 'unhealthy' | 'error'
+/** `removed`: a closed pull request's preview was taken down; `swept`: `mode: sweep` ran. */
+export type Status = 'healthy' | 'unhealthy' | 'error' | 'removed' | 'swept'
+
+/** What a run does: deploy a preview, take a closed pull request's one down, or sweep. */
+export type Mode = 'preview' | 'teardown' | 'sweep'
+
+/** One preview `mode: sweep` looked at: what it is, and why it went or stayed. */
+export interface SweptPreview {
+  namespace: string
+  release?: string
+  pr?: number
+  reason: string
+}
+
+/** The preview beyond the job: where it lives, its link, and what teardown or sweep did. */
+export interface PreviewInfo {
+  mode: Mode
+  url?: string
+  namespace?: string
+  /** The namespace carries the action's created-labels (made by this run or an earlier one). */
+  namespaceCreated?: boolean
+  /** Epoch ms after which `mode: sweep` removes it (`ttl`). */
+  expiresAt?: number
+  environment?: string
+  deploymentId?: number
+  /** Teardown: what is gone, e.g. `release web in pr-7`, `namespace pr-7`. */
+  removed?: string[]
+  /** Teardown: what stays and why. */
+  left?: string[]
+  swept?: SweptPreview[]
+  kept?: SweptPreview[]
+}
 export type StepStatus = 'pending' | 'running' | 'success' | 'failure' | 'skipped'
 
 export interface StepResult {
@@ -148,6 +179,12 @@ export interface RunFacts {
   commit?: string
   ref?: string
   event?: string
+  /** The event payload's `action` (`opened`, `synchronize`, `closed`, …). */
+  eventAction?: string
+  /** The pull request's head branch. */
+  branch?: string
+  /** A closed pull request that was merged. */
+  merged?: boolean
   runUrl?: string
   pullRequest?: number
 }
@@ -171,6 +208,7 @@ export interface Report extends RunFacts {
   diagnostics?: Diagnostics
   steps: StepResult[]
   commentUrl?: string
+  preview?: PreviewInfo
 }
 
 export function newReport(now: number): Report {
@@ -206,9 +244,15 @@ export function releaseTroubled(report: {
 
 /**
  * The outcome: `error` when a step failed before the release was deployed,
- * `unhealthy` when it was deployed but is not healthy, `healthy` otherwise.
+ * `unhealthy` when it was deployed but is not healthy, `healthy` otherwise. A teardown or a
+ * sweep is `removed` or `swept` unless one of its steps failed (`error`).
  */
 export function decideStatus(report: Report): Status {
+  const mode = report.preview?.mode
+  if (mode === 'teardown' || mode === 'sweep') {
+    if (report.steps.some((s) => s.status === 'failure')) return 'error'
+    return mode === 'teardown' ? 'removed' : 'swept'
+  }
   const deployed = wasDeployed(report)
   if (deployed && releaseTroubled(report)) return 'unhealthy'
   if (report.steps.some((s) => s.status === 'failure')) return deployed ? 'unhealthy' : 'error'

@@ -1,6 +1,8 @@
 // The step graph as a table of rows {id, title, needs, when, stage}: a pure function of the inputs.
 import type { Discovered } from './discover.js'
+import { PULL_REQUEST_EVENTS } from './discover.js'
 import type { ImageSpec, Inputs } from './inputs.js'
+import type { Mode, RunFacts } from './model.js'
 import type { ToolName } from './tools/download.js'
 import { formatMs } from './text.js'
 
@@ -23,6 +25,13 @@ export type Action =
   | { kind: 'helm-test' }
   | { kind: 'diagnostics' }
   | { kind: 'rollback' }
+  | { kind: 'namespace' }
+  | { kind: 'deployment-start' }
+  | { kind: 'url-check' }
+  | { kind: 'deployment-finish' }
+  | { kind: 'teardown' }
+  | { kind: 'deactivate' }
+  | { kind: 'sweep' }
 
 export interface PlannedStep {
   id: string
@@ -61,6 +70,17 @@ export const id = {
   push: (image: ImageSpec) => `push-${image.name.replace(/[^a-z0-9]+/g, '-')}`
 }
 
+/**
+ * What this run does: `mode: sweep` sweeps; a closed pull request (merged or not) takes its
+ * preview down; anything else deploys one.
+ */
+export function runMode(inputs: Inputs, facts: Pick<RunFacts, 'event' | 'eventAction'>): Mode {
+  if (inputs.mode === 'sweep') return 'sweep'
+  if (PULL_REQUEST_EVENTS.includes(facts.event ?? '') && facts.eventAction === 'closed')
+    return 'teardown'
+  return 'preview'
+}
+
 /** One row of the plan: a step, what it needs, whether this run has it, and its stage. */
 export interface Row {
   id: string
@@ -79,7 +99,8 @@ export interface Row {
  * the steps it needs. The scheduler starts each step as soon as its needs succeeded, so installs
  * run together and image builds overlap the cluster start.
  */
-export function planRows(inputs: Inputs, found: Discovered): Row[] {
+export function planRows(inputs: Inputs, found: Discovered, mode: Mode = 'preview'): Row[] {
+  if (mode !== 'preview') return lifecycleRows(inputs, found, mode)
   const minikube = inputs.cluster === 'minikube'
   const deploying = found.chart !== undefined
   const kubectlAfterCluster = kubectlVersionFor(inputs) === undefined
@@ -94,7 +115,7 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
   const pushAtBuild = registry && !minikube
   // On minikube the images are loaded as ever, and pushed once the preview is healthy.
   const pushWhenHealthy = registry && minikube
-  const verified = deploying ? ['verify', 'stable', 'health-checks', 'helm-test'] : []
+  const verified = deploying ? VERIFICATION : []
   const images = inputs.images.flatMap((image): Row[] => [
     {
       id: id.build(image),
@@ -120,8 +141,10 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     when: pushWhenHealthy,
     stage: { kind: 'push', image }
   }))
+  const environment = inputs.environment !== '' && deploying
   const ready = [
     'cluster',
+    'namespace',
     'install-helm',
     'install-kubectl',
     'helm-deps',
@@ -142,6 +165,9 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'addons', title: 'Enable addons', needs: ['cluster', 'render'], when: minikube && (inputs.addons.names.length > 0 || autoIngress), stage: { kind: 'addons' } },
     { id: 'registry-login', title: 'Log in to the registry', needs: [], when: login, stage: { kind: 'registry-login' } },
     ...images,
+    // On a shared cluster: the namespace made (or found) and labelled before helm deploys into it.
+    { id: 'namespace', title: 'Prepare the namespace', needs: ['cluster', 'install-kubectl'], when: !minikube && deploying, stage: { kind: 'namespace' } },
+    { id: 'deployment-start', title: 'Start the GitHub deployment', needs: [], when: environment, stage: { kind: 'deployment-start' } },
     { id: 'deploy', title: 'Deploy with helm', needs: ready, when: deploying, stage: { kind: 'deploy' } },
     { id: 'verify', title: 'Verify workloads', needs: ['deploy'], when: deploying, stage: { kind: 'verify' } },
     // Once the rollout has completed, the window, the health checks and helm test run together:
@@ -149,18 +175,46 @@ export function planRows(inputs: Inputs, found: Discovered): Row[] {
     { id: 'stable', title: `Stay healthy for ${formatMs(inputs.stableForMs)}`, needs: ['verify'], when: deploying && inputs.stableForMs > 0, stage: { kind: 'stable' } },
     { id: 'health-checks', title: 'Health checks', needs: ['verify'], when: deploying && inputs.healthChecks.length > 0, stage: { kind: 'health-checks' } },
     { id: 'helm-test', title: 'Helm test', needs: ['verify'], when: deploying && inputs.helmTest !== 'false', stage: { kind: 'helm-test' } },
+    // The preview's URL answers, unless health checks say what to check (none found: not a step).
+    { id: 'url-check', title: 'Check the preview URL', needs: ['verify'], when: deploying && inputs.healthChecks.length === 0 && (inputs.url !== '' || !minikube), stage: { kind: 'url-check' } },
     // Runs whatever happened before it: it collects only when something failed.
-    { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? ['verify', 'stable', 'health-checks', 'helm-test'] : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
+    { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? VERIFICATION : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
     { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } },
+    // success or failure, so it waits for everything that decides which.
+    { id: 'deployment-finish', title: 'Finish the GitHub deployment', needs: ['deployment-start', 'rollback', ...VERIFICATION], when: environment, always: true, stage: { kind: 'deployment-finish' } },
     ...pushes,
     // Verify, then promote: a failed verification skips it, so a tag never moves to an unhealthy image.
     { id: 'promote', title: 'Tag the pushed images', needs: [...verified, 'registry-login', ...inputs.images.map(pushAtBuild ? id.build : id.push)], when: registry && inputs.pushTags.length > 0, stage: { kind: 'promote' } }
   ]
 }
 
+/** The steps after the rollout whose success makes the preview healthy. */
+const VERIFICATION = ['verify', 'stable', 'health-checks', 'helm-test', 'url-check']
+
+/**
+ * A closed pull request's teardown (nothing built or started: on a shared cluster the release
+ * and the namespace the action created go; the deployments and the comment say so), or a sweep.
+ */
+function lifecycleRows(inputs: Inputs, found: Discovered, mode: Exclude<Mode, 'preview'>): Row[] {
+  const shared = inputs.cluster === 'existing'
+  // prettier-ignore
+  return [
+    { id: 'install-helm', title: 'Install helm', needs: [], when: shared, stage: { kind: 'install', tool: 'helm' } },
+    { id: 'install-kubectl', title: 'Install kubectl', needs: [], when: shared, stage: { kind: 'install', tool: 'kubectl' } },
+    { id: 'cluster', title: 'Connect to the cluster', needs: ['install-kubectl'], when: shared, stage: { kind: 'cluster' } },
+    { id: 'teardown', title: 'Remove the preview', needs: ['cluster', 'install-helm'], when: mode === 'teardown' && shared, stage: { kind: 'teardown' } },
+    { id: 'deactivate', title: 'Mark the GitHub deployments inactive', needs: [], when: mode === 'teardown' && inputs.environment !== '' && found.release !== undefined, stage: { kind: 'deactivate' } },
+    { id: 'sweep', title: 'Remove expired and closed previews', needs: ['cluster', 'install-helm'], when: mode === 'sweep', stage: { kind: 'sweep' } }
+  ]
+}
+
 /** The steps of this run: the rows it has, each needing only steps it has. */
-export function buildPlan(inputs: Inputs, found: Discovered): PlannedStep[] {
-  const rows = planRows(inputs, found)
+export function buildPlan(
+  inputs: Inputs,
+  found: Discovered,
+  mode: Mode = 'preview'
+): PlannedStep[] {
+  const rows = planRows(inputs, found, mode)
   const known = new Set(rows.map((r) => r.id))
   const present = new Set(rows.filter((r) => r.when).map((r) => r.id))
   return rows

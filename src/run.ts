@@ -13,6 +13,8 @@ import {
   type HealthCheckResult,
   type HelmTestResult,
   type ImageInfo,
+  type Mode,
+  type PreviewInfo,
   type ReleaseInfo,
   type RunFacts,
   type StepResult,
@@ -22,6 +24,7 @@ import {
   type WorkloadRef
 } from './model.js'
 import type { ToolName } from './tools/download.js'
+import { GitHub } from './report/github.js'
 import { Docker } from './tools/docker.js'
 import { Helm, type ManifestObject } from './tools/helm.js'
 import { Kubectl } from './tools/kubectl.js'
@@ -78,14 +81,29 @@ export class RunContext {
   readonly unstable = new AbortController()
   /** Epoch ms by which verification and health checks must be done. */
   verifyDeadline?: number
+  /** The objects of the deployed release (its manifest). */
+  deployed?: ManifestObject[]
+  /** The preview beyond the job: its namespace, URL, deployment, or what teardown/sweep did. */
+  readonly preview: PreviewInfo
+  private client?: GitHub
 
   constructor(
     readonly inputs: Inputs,
     readonly found: Discovered,
     readonly facts: RunFacts,
     readonly env: Environment,
-    readonly startedAt: number = Date.now()
-  ) {}
+    readonly startedAt: number = Date.now(),
+    readonly mode: Mode = 'preview'
+  ) {
+    this.preview = { mode }
+  }
+
+  /** The GitHub API with the run's token, made once; undefined without a token. */
+  github(): GitHub | undefined {
+    if (!this.inputs.githubToken) return undefined
+    this.client ??= new GitHub({ token: this.inputs.githubToken })
+    return this.client
+  }
 
   tool(name: ToolName): string {
     const t = this.tools.get(name)

@@ -130,8 +130,8 @@ export async function removePreviews(
   kubectl: Kubectl,
   decision: SweepDecision,
   o: { repository: string; timeoutMs: number }
-): Promise<Removal> {
-  const out: Removal = { removed: [], left: [] }
+): Promise<Removal & { failed: string[] }> {
+  const out: Removal & { failed: string[] } = { removed: [], left: [], failed: [] }
   const inUse = new Set(decision.keep.map((k) => k.preview.namespace))
   for (const { preview: p } of decision.remove) {
     try {
@@ -145,7 +145,9 @@ export async function removePreviews(
       out.left.push(...r.left)
     } catch (err) {
       const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`
-      out.left.push(`${what}: ${err instanceof Error ? err.message : String(err)}`)
+      const failure = `${what}: ${err instanceof Error ? err.message : String(err)}`
+      out.left.push(failure)
+      out.failed.push(failure)
     }
   }
   return out

@@ -57,7 +57,13 @@ export function commentMarker(header: string): string {
   return `<!-- minikube-preview: ${h} -->`
 }
 
-const STATUS_ICON: Record<Status, string> = { healthy: '✅', unhealthy: '❌', error: '⛔' }
+const STATUS_ICON: Record<Status, string> = {
+  healthy: '✅',
+  unhealthy: '❌',
+  error: '⛔',
+  removed: '🧹',
+  swept: '🧹'
+}
 const STATE_ICON: Record<Verdict['state'], string> = {
   healthy: '✅',
   progressing: '⏳',
@@ -95,8 +101,7 @@ function statusLine(report: Report, header: string): string {
     (report.endedAt !== undefined ? report.endedAt - report.startedAt : undefined)
   if (duration !== undefined) parts.push(formatDuration(duration))
   const held = report.verify?.healthyForMs
-  if (report.status === 'healthy' && held !== undefined)
-    parts.push(`stable ${formatDuration(held)}`)
+  if (fine(report.status) && held !== undefined) parts.push(`stable ${formatDuration(held)}`)
   if (report.runUrl && /^https?:\/\//.test(report.runUrl)) {
     parts.push(
       `[workflow run](${encodeURI(redact(report.runUrl)).replace(/[()]/g, encodeURIComponent)})`
@@ -105,8 +110,37 @@ function statusLine(report: Report, header: string): string {
   return `### ${parts.join(' · ')}`
 }
 
+/** The outcomes that are not a failure: nothing to explain, no diagnostics. */
+function fine(status: Status): boolean {
+  return status === 'healthy' || status === 'removed' || status === 'swept'
+}
+
+/** What a teardown or a sweep did: what went, what stayed, and why. */
+function lifecycleBlock(report: Report): string {
+  const p = report.preview
+  if (!p || p.mode === 'preview') return ''
+  const list = (title: string, items: readonly string[] | undefined): string =>
+    items && items.length > 0
+      ? `**${title}**\n\n${items
+          .slice(0, 50)
+          .map((x) => `- ${text(x, 300)}`)
+          .join('\n')}${items.length > 50 ? `\n- _… and ${items.length - 50} more_` : ''}`
+      : ''
+  const entry = (e: { namespace: string; release?: string; pr?: number; reason: string }) =>
+    `${e.release ? `release ${e.release} in ` : 'namespace '}${e.namespace}${e.pr !== undefined ? ` (pull request ${e.pr})` : ''}: ${e.reason}`
+  const blocks =
+    p.mode === 'sweep'
+      ? [
+          list('Removed', p.swept?.map(entry)),
+          list('Kept', p.kept?.map(entry)),
+          p.swept?.length || p.kept?.length ? '' : 'No preview of this repository on the cluster.'
+        ]
+      : [list('Removed', p.removed), list('Left in place', p.left)]
+  return blocks.filter((b) => b).join('\n\n')
+}
+
 function reasonBlock(report: Report): string {
-  if (report.status === 'healthy') return ''
+  if (fine(report.status)) return ''
   const reason = plain(report.reason ?? firstFailure(report) ?? 'no reason was recorded')
   const lines = reason.split(/\r?\n/).filter((l) => l.trim() !== '')
   const first = lines.shift() ?? ''
@@ -351,7 +385,7 @@ interface Section {
 }
 
 function diagnosticSections(report: Report): Section[] {
-  if (report.status === 'healthy') return []
+  if (fine(report.status)) return []
   const sections: Section[] = (report.diagnostics?.sections ?? []).map((s: DiagnosticSection) => ({
     title: s.title,
     body: plain(s.body)
@@ -420,6 +454,7 @@ export function renderMarkdown(report: Report, opts: RenderOptions): string {
   const head = [
     opts.url ? `🔗 ${urlText(opts.url)}` : '',
     statusLine(report, opts.header),
+    lifecycleBlock(report),
     reasonBlock(report)
   ].filter((x) => x)
   const allRows = Math.max(

@@ -28,11 +28,12 @@ export function outputsOf(report: Report, reportPath: string): Record<string, st
     'cluster-ip': report.cluster?.ip ?? '',
     'kubernetes-version': report.cluster?.kubernetesVersion ?? '',
     release: report.release?.name ?? '',
-    namespace: report.release?.namespace ?? '',
+    namespace: report.release?.namespace ?? report.preview?.namespace ?? '',
     revision: report.release?.revision !== undefined ? String(report.release.revision) : '',
     images: JSON.stringify(images),
     tools: JSON.stringify(tools),
     'comment-url': report.commentUrl ?? '',
+    url: report.preview?.url ?? '',
     duration: report.durationMs !== undefined ? String(Math.round(report.durationMs / 1000)) : ''
   }
 }

@@ -1,9 +1,10 @@
+// Telling people what happened: the diagnostics artifact, the pull-request comment and the job summary.
 import * as core from '@actions/core'
 import { writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import type { Inputs } from '../inputs.js'
 import { redact } from '../redact.js'
-import { decideComment, findPullRequest, upsertComment } from './comment.js'
+import { decideComment, findPullRequest, markPreviewRemoved, upsertComment } from './comment.js'
 import { GitHub } from './github.js'
 import { COMMENT_LIMIT, SUMMARY_LIMIT, commentMarker, renderMarkdown } from './markdown.js'
 import type { Report } from '../model.js'
@@ -31,13 +32,16 @@ export async function publish(
   reportPath: string
 ): Promise<void> {
   const header = opts.commentHeader
-  if (report.status !== 'healthy' && opts.diagnosticsArtifact)
+  if (['unhealthy', 'error'].includes(report.status) && opts.diagnosticsArtifact)
     await uploadDiagnostics(report, opts, reportPath)
   await comment(report, opts, header)
   if (opts.jobSummary) {
     try {
       await core.summary
-        .addRaw(renderMarkdown(report, { header, limit: SUMMARY_LIMIT }), true)
+        .addRaw(
+          renderMarkdown(report, { header, limit: SUMMARY_LIMIT, url: report.preview?.url }),
+          true
+        )
         .write()
     } catch (err) {
       core.warning(`Could not write the job summary: ${message(err)}`)
@@ -51,7 +55,8 @@ function message(err: unknown): string {
 
 async function comment(report: Report, opts: PublishOptions, header: string): Promise<void> {
   const { comment: mode, githubToken: token } = opts
-  if (mode === 'never') return
+  if (mode === 'never' || report.preview?.mode === 'sweep') return
+  if (report.preview?.mode === 'teardown') return removedComment(report, opts, header)
   const env = process.env
   const github = token ? new GitHub({ token }) : undefined
   const lookup = await findPullRequest({
@@ -74,7 +79,8 @@ async function comment(report: Report, opts: PublishOptions, header: string): Pr
   const body = renderMarkdown(report, {
     header,
     limit: COMMENT_LIMIT,
-    marker: commentMarker(header)
+    marker: commentMarker(header),
+    url: report.preview?.url
   })
   const result = await upsertComment({
     token,
@@ -91,6 +97,36 @@ async function comment(report: Report, opts: PublishOptions, header: string): Pr
   if (result.action !== 'none') {
     report.commentUrl = result.url
     core.info(`${result.action} the comment on PR #${lookup.pr}: ${result.url}`)
+  }
+}
+
+/**
+ * A closed pull request: the run's own comment, if there is one, now says the preview was
+ * removed and when. None is posted where there was none.
+ */
+async function removedComment(report: Report, opts: PublishOptions, header: string): Promise<void> {
+  const token = opts.githubToken
+  const pr = report.pullRequest
+  if (!token || !report.repository || pr === undefined) return
+  if (report.status !== 'removed') return
+  const result = await markPreviewRemoved({
+    token,
+    repo: report.repository,
+    pr,
+    header,
+    removedAt: new Date(report.endedAt ?? Date.now()),
+    reason: report.merged ? 'merged' : 'closed',
+    release: report.release?.name,
+    namespace: report.preview?.namespace,
+    runUrl: report.runUrl
+  })
+  if (!result.ok) {
+    core.warning(result.warning)
+    return
+  }
+  if (result.action !== 'none') {
+    report.commentUrl = result.url
+    core.info(`${result.action} the comment on PR #${pr}: the preview was removed`)
   }
 }
 

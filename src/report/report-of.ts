@@ -6,6 +6,7 @@ import {
   type HealthCheckResult,
   type HelmTestResult,
   type ImageInfo,
+  type PreviewInfo,
   type ReleaseInfo,
   type Report,
   type RunFacts,
@@ -29,6 +30,7 @@ export interface FinishedRun {
   readonly helmTest?: HelmTestResult
   readonly verify?: VerifyInfo
   readonly diagnostics?: Diagnostics
+  readonly preview?: PreviewInfo
 }
 
 export function reportOf(
@@ -52,9 +54,12 @@ export function reportOf(
     helmTest: run.helmTest,
     verify: run.verify,
     diagnostics: run.diagnostics,
-    steps: [...results]
+    steps: [...results],
+    preview: run.preview ? { ...run.preview } : undefined
   }
   report.status = decideStatus(report)
-  report.reason = report.status === 'healthy' ? undefined : firstFailure(report)
+  report.reason = ['healthy', 'removed', 'swept'].includes(report.status)
+    ? undefined
+    : firstFailure(report)
   return report
 }

@@ -9,6 +9,15 @@ import { enableAddons, startCluster } from './cluster.js'
 import { diagnose } from './diagnose.js'
 import { buildImage, loadImage } from './images.js'
 import { install } from './install.js'
+import {
+  beginDeployment,
+  deactivate,
+  endDeployment,
+  prepareNamespace,
+  sweep,
+  teardownPreview,
+  urlCheck
+} from './lifecycle.js'
 import { promote, pushLoadedImage, registryLogin } from './registry.js'
 import { buildDependencies, deploy, render, rollback } from './release.js'
 import { healthChecks, helmTest, stable, verify } from './verify.js'
@@ -41,7 +50,14 @@ export const STAGES: { readonly [K in Kind]: Stage<K> } = {
   'health-checks': (run, _a, log) => healthChecks(run, log),
   'helm-test': (run, _a, log) => helmTest(run, log),
   diagnostics: (run, _a, log, results) => diagnose(run, log, results),
-  rollback: (run, _a, log, results) => rollback(run, log, results)
+  rollback: (run, _a, log, results) => rollback(run, log, results),
+  namespace: (run, _a, log) => prepareNamespace(run, log),
+  'deployment-start': (run, _a, log) => beginDeployment(run, log),
+  'url-check': (run, _a, log) => urlCheck(run, log),
+  'deployment-finish': (run, _a, log, results) => endDeployment(run, log, results),
+  teardown: (run, _a, log) => teardownPreview(run, log),
+  deactivate: (run, _a, log) => deactivate(run, log),
+  sweep: (run, _a, log) => sweep(run, log)
 }
 
 function perform<K extends Kind>(

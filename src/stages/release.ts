@@ -19,7 +19,9 @@ import {
   type ValuesOptions
 } from '../tools/helm.js'
 import { digestPinnedValue, pushedImage } from '../tools/registry.js'
+import { previewLabels } from '../lifecycle/labels.js'
 import { workloadsOf } from '../verify/health.js'
+import { previewUrl, releaseLabels } from './lifecycle.js'
 import { watchHooks } from '../verify/hooks.js'
 
 /**
@@ -151,6 +153,7 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
   const helm = run.helm(log)
   const { note } = translateHelmArgs(i.helmArgs, run.helmMajor)
   if (note) core.warning(note)
+  const labelled = releaseLabels(run)
   run.release = {
     name: release,
     namespace: i.namespace,
@@ -168,7 +171,8 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
           namespace: i.namespace,
           timeoutMs: i.waitTimeoutMs,
           helmArgs: i.helmArgs,
-          helmMajor: run.helmMajor
+          helmMajor: run.helmMajor,
+          ...(labelled ? { labels: previewLabels(labelled) } : {})
         },
         signal
       )
@@ -181,10 +185,13 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
   ])
   run.release.revision = revision
   run.hooksManifest = hooks
-  run.workloads = workloadsOf(manifestObjects(manifest), i.namespace)
+  run.deployed = manifestObjects(manifest)
+  run.workloads = workloadsOf(run.deployed, i.namespace)
   log.info(
     `release ${release} revision ${revision} in ${i.namespace}: ${run.workloads.length} workloads to verify`
   )
+  run.preview.url = previewUrl(run)
+  if (run.preview.url) log.info(`the preview's URL: ${run.preview.url}`)
   state.saveDeployed()
 }
 

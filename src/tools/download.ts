@@ -1,3 +1,4 @@
+// Installing minikube, helm and kubectl: download, checksum, tool cache, and where each one came from.
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync } from 'node:fs'
 import { chmod, rm } from 'node:fs/promises'

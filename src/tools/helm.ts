@@ -1,3 +1,4 @@
+// helm: the argv of each command, the values documents it reads, and what its output says.
 import { isMap, isScalar, isSeq, parseAllDocuments } from 'yaml'
 import { lastLines, run, runJson, ToolError, type OutputSink } from '../exec.js'
 

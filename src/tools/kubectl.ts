@@ -1,3 +1,4 @@
+// kubectl: the argv of each command and the objects it reads back.
 import {
   lastLines,
   parseJsonOutput,

@@ -1,3 +1,4 @@
+// minikube: the argv of start, addons, image load and delete, and what their output says.
 import { basename, join } from 'node:path'
 import { ToolError, run, type OutputSink, type RunResult } from '../exec.js'
 import { errorMessage, formatMs } from '../text.js'

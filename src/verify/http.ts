@@ -1,10 +1,11 @@
 // HTTP health checks against the deployed release: a Service through `kubectl port-forward`,
-// or an Ingress host through the cluster IP. Retried with backoff until the deadline.
+// an Ingress host through the cluster IP, or the preview's URL. Retried with backoff until the deadline.
 //
 // Requests go through node:http rather than fetch: fetch silently replaces a `Host` header,
 // and an ingress check is nothing but a request with the right `Host`.
 
 import { request } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import type { Log } from '../exec.js'
 import type { HealthCheck } from '../inputs.js'
 import { redact } from '../redact.js'
@@ -90,6 +91,7 @@ interface Target {
   port: number
   path: string
   hostHeader?: string
+  https?: boolean
 }
 
 class NoAnswer extends Error {}
@@ -132,7 +134,7 @@ function get(
       Connection: 'close'
     }
     if (target.hostHeader) headers['Host'] = target.hostHeader
-    const req = request(
+    const req = (target.https ? httpsRequest : request)(
       {
         host: target.host,
         port: target.port,
@@ -186,14 +188,19 @@ async function attempt(check: HealthCheck, target: Target, timeoutMs: number): P
     return { ok: false, error: describeNetworkError(err, timeoutMs), noAnswer: true }
   }
   const latencyMs = Math.round(performance.now() - started)
-  if (res.status !== check.expectStatus) {
+  // A preview's URL may redirect (to a login, to https): any 2xx or 3xx is an answer.
+  const passed =
+    check.url !== undefined
+      ? res.status >= 200 && res.status < 400
+      : res.status === check.expectStatus
+  if (!passed) {
     const where = res.location ? ` (redirect to ${redact(res.location)})` : ''
     const body = snippet(res.body)
     return {
       ok: false,
       status: res.status,
       latencyMs,
-      error: `expected status ${check.expectStatus}, got ${res.status}${where}${body ? `: ${body}` : ''}`
+      error: `expected status ${check.url !== undefined ? '2xx or 3xx' : check.expectStatus}, got ${res.status}${where}${body ? `: ${body}` : ''}`
     }
   }
   if (check.expectBody !== undefined && !res.body.includes(check.expectBody)) {
@@ -263,6 +270,24 @@ async function untilDeadline(
     attempts,
     error: last.error
   }
+}
+
+async function urlCheck(ctx: Context, check: HealthCheck, url: string): Promise<HealthCheckResult> {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return { label: check.label, url, ok: false, attempts: 0, error: 'not a URL' }
+  }
+  const https = u.protocol === 'https:'
+  const target: Target = {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port) || (https ? 443 : 80),
+    path: `${u.pathname}${u.search}` || '/',
+    https
+  }
+  ctx.log(`health check ${check.label}: GET ${url}`)
+  return untilDeadline(ctx, check, url, (timeoutMs) => attempt(check, target, timeoutMs))
 }
 
 async function ingressCheck(
@@ -388,6 +413,7 @@ export async function runHealthChecks(
   }
   return Promise.all(
     checks.map((check) => {
+      if (check.url !== undefined) return urlCheck(ctx, check, check.url)
       if (check.ingressHost !== undefined) return ingressCheck(ctx, check, check.ingressHost)
       if (check.service !== undefined && check.port !== undefined) {
         return serviceCheck(ctx, check, check.service, check.port)

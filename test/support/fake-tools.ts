@@ -68,6 +68,14 @@ export const KUBECTL_OK: Rule[] = [
       serverVersion: { gitVersion: 'v1.37.0', major: '1', minor: '37' }
     })
   },
+  // The namespace exists, made by someone else: used as it is, never labelled.
+  {
+    match: ['get', 'namespace'],
+    stdout: JSON.stringify({
+      metadata: { name: 'preview', labels: {} },
+      status: { phase: 'Active' }
+    })
+  },
   {
     match: ['get', 'nodes'],
     stdout: JSON.stringify({

@@ -56,7 +56,7 @@ describe('inputs', () => {
       addons: { auto: true, names: [] },
       clusterTimeoutMs: 300_000,
       minikubeCache: true,
-      cleanup: 'always',
+      cleanup: 'auto',
       imageLoad: 'load',
       namespace: 'preview',
       waitTimeoutMs: 300_000,

@@ -289,7 +289,13 @@ const OUR_TAGS = /<details><summary>|<\/summary>|<\/details>/g
 const RUN_URL = 'https://github.com/octo/todo/actions/runs/1'
 /** The links we write ourselves: to the workflow run and its diagnostics artifact. */
 const OUR_LINKS = /\]\(https:\/\/github\.com\/octo\/todo\/actions\/runs\/1(\/artifacts\/7)?\)/g
-const ICON: Record<Status, string> = { healthy: '✅', unhealthy: '❌', error: '⛔' }
+const ICON: Record<Status, string> = {
+  healthy: '✅',
+  unhealthy: '❌',
+  error: '⛔',
+  removed: '🧹',
+  swept: '🧹'
+}
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
 
 function shown(md: string, noun: string): number {

@@ -1,0 +1,256 @@
+// The lifecycle stage: a preview's namespace, its URL check and GitHub deployment, its teardown
+// when the pull request closes, and the sweep of expired and closed previews.
+import * as core from '@actions/core'
+import { expiresAt, type PreviewFacts } from '../lifecycle/labels.js'
+import { ensureNamespace } from '../lifecycle/namespace.js'
+import { decideSweep, listPreviews, removePreviews, type SweepEntry } from '../lifecycle/sweep.js'
+import { teardown } from '../lifecycle/teardown.js'
+import { ingressUrl, renderUrl } from '../lifecycle/url.js'
+import type { StepResult, SweptPreview } from '../model.js'
+import {
+  deactivateDeployments,
+  finishDeployment,
+  startDeployment,
+  type DeploymentTarget
+} from '../report/deployment.js'
+import { pullRequestStates } from '../report/github.js'
+import type { RunContext } from '../run.js'
+import { NOT_NEEDED, type StepLog } from '../schedule.js'
+import { formatMs } from '../text.js'
+import { supportsReleaseLabels } from '../tools/helm.js'
+import { runHealthChecks } from '../verify/http.js'
+
+const TEARDOWN_TIMEOUT_MS = 5 * 60_000
+
+/** What labels a preview: the repository, pull request, head commit and expiry (renewed now). */
+export function previewFacts(run: RunContext, now = Date.now()): PreviewFacts {
+  return {
+    repository: run.facts.repository ?? '',
+    pullRequest: run.facts.pullRequest,
+    sha: run.facts.commit,
+    expiresAt: expiresAt(now, run.inputs.ttlMs)
+  }
+}
+
+/** The release's labels, when its helm can carry them (3.13 and later) and the cluster is shared. */
+export function releaseLabels(run: RunContext): PreviewFacts | undefined {
+  const version = run.tools.get('helm')?.version ?? ''
+  if (run.inputs.cluster !== 'existing' || !supportsReleaseLabels(version)) return undefined
+  return previewFacts(run)
+}
+
+/** The namespace of a preview on a shared cluster: made and labelled as ours, or used as found. */
+export async function prepareNamespace(run: RunContext, log: StepLog): Promise<void> {
+  const namespace = run.inputs.namespace
+  const facts = previewFacts(run)
+  const state = await ensureNamespace(run.kubectl(log), {
+    namespace,
+    release: run.found.release as string,
+    facts
+  })
+  run.preview.namespace = namespace
+  run.preview.namespaceCreated = state.ours
+  if (facts.expiresAt !== undefined) run.preview.expiresAt = facts.expiresAt * 1000
+  log.info(
+    state.created
+      ? `created namespace ${namespace}, labelled as this repository's preview`
+      : state.ours
+        ? `namespace ${namespace} is this repository's preview: labels renewed`
+        : `namespace ${namespace} exists and was not created by minikube-preview: used as it is, never deleted`
+  )
+  if (facts.expiresAt !== undefined)
+    log.info(`the preview expires ${new Date(facts.expiresAt * 1000).toISOString()}`)
+}
+
+/**
+ * The preview's URL: the `url` template, or else on a shared cluster the first host of the
+ * release's Ingress. Undefined when there is neither.
+ */
+export function previewUrl(run: RunContext): string | undefined {
+  const i = run.inputs
+  if (i.url) {
+    return renderUrl(i.url, {
+      number: run.facts.pullRequest !== undefined ? String(run.facts.pullRequest) : '',
+      branch: run.facts.branch ?? '',
+      sha: run.facts.commit ?? '',
+      namespace: i.namespace,
+      release: run.found.release ?? ''
+    })
+  }
+  if (i.cluster !== 'existing') return undefined
+  return ingressUrl(run.deployed ?? [])
+}
+
+/** The preview's URL must answer (2xx or 3xx) for the preview to be healthy. */
+export async function urlCheck(run: RunContext, log: StepLog): Promise<void | typeof NOT_NEEDED> {
+  const url = run.preview.url
+  if (!url) {
+    log.info('no url template and no Ingress host: there is no URL to check')
+    return NOT_NEEDED
+  }
+  const deadline = Math.max(run.verifyDeadline ?? 0, Date.now() + 30_000)
+  const [result] = await runHealthChecks([{ label: 'url', url, path: '', expectStatus: 200 }], {
+    kubectl: run.kubectl(log),
+    namespace: run.inputs.namespace,
+    release: run.found.release as string,
+    deadline,
+    signal: run.unstable.signal,
+    log
+  })
+  if (!result) return
+  run.healthChecks.push(result)
+  if (!result.ok)
+    throw new Error(`the preview URL ${url}: ${result.error ?? `status ${result.status}`}`)
+}
+
+function target(run: RunContext): DeploymentTarget | undefined {
+  const github = run.github()
+  const repo = run.facts.repository
+  if (!github || !repo) return undefined
+  return { github, repo, environment: run.inputs.environment }
+}
+
+/** A GitHub deployment of the head commit, `in_progress` until the preview is judged. */
+export async function beginDeployment(
+  run: RunContext,
+  log: StepLog
+): Promise<void | typeof NOT_NEEDED> {
+  const t = target(run)
+  const pr = run.facts.pullRequest
+  const sha = run.facts.commit
+  if (!t || pr === undefined || !sha) {
+    const why = !t ? `input 'github-token' is empty` : 'this run is not for a pull request'
+    log.info(`no GitHub deployment: ${why}`)
+    return NOT_NEEDED
+  }
+  run.preview.environment = t.environment
+  const started = await startDeployment({
+    ...t,
+    sha,
+    preview: { pr, namespace: run.inputs.namespace, release: run.found.release as string },
+    logUrl: run.facts.runUrl
+  })
+  if (started.warning) core.warning(started.warning)
+  if (!started.ok) return
+  run.preview.deploymentId = started.id
+  log.info(`deployment ${started.id} in environment ${t.environment}: in progress`)
+}
+
+/** `success` with the URL when every step so far succeeded and the release is healthy, else `failure`. */
+export async function endDeployment(
+  run: RunContext,
+  log: StepLog,
+  results: readonly StepResult[]
+): Promise<void | typeof NOT_NEEDED> {
+  const t = target(run)
+  const id = run.preview.deploymentId
+  if (!t || id === undefined) return NOT_NEEDED
+  const healthy = !run.troubled(results) && results.every((r) => r.status !== 'skipped')
+  const failed = results.find((r) => r.status === 'failure')
+  const finished = await finishDeployment({
+    ...t,
+    id,
+    healthy,
+    environmentUrl: run.preview.url,
+    logUrl: run.facts.runUrl,
+    reason: failed ? `${failed.title} failed` : undefined
+  })
+  if (!finished.ok) {
+    core.warning(finished.warning)
+    return
+  }
+  log.info(`deployment ${id}: ${healthy ? 'success' : 'failure'}`)
+}
+
+/** A closed pull request: its release, and its namespace when the action created it, go. */
+export async function teardownPreview(run: RunContext, log: StepLog): Promise<void> {
+  const namespace = run.inputs.namespace
+  const removal = await teardown(run.helm(log), run.kubectl(log), {
+    release: run.found.release,
+    namespace,
+    repository: run.facts.repository ?? '',
+    timeoutMs: TEARDOWN_TIMEOUT_MS
+  })
+  run.preview.namespace = namespace
+  run.preview.removed = removal.removed
+  run.preview.left = removal.left
+  for (const r of removal.removed) log.info(`removed ${r}`)
+  for (const l of removal.left) log.info(`left ${l}`)
+}
+
+/** The closed pull request's deployments, marked inactive. */
+export async function deactivate(run: RunContext, log: StepLog): Promise<void | typeof NOT_NEEDED> {
+  const t = target(run)
+  const pr = run.facts.pullRequest
+  if (!t || pr === undefined) return NOT_NEEDED
+  run.preview.environment = t.environment
+  const result = await deactivateDeployments({
+    ...t,
+    preview: { pr, namespace: run.inputs.namespace, release: run.found.release },
+    logUrl: run.facts.runUrl
+  })
+  if (!result.ok) {
+    core.warning(result.warning)
+    return
+  }
+  const ids = result.deactivated
+  log.info(
+    ids.length > 0
+      ? `marked ${ids.length} deployment(s) inactive: ${ids.join(', ')}`
+      : 'no active deployment of this preview'
+  )
+  if (ids.length > 0) (run.preview.removed ??= []).push(`${ids.length} GitHub deployment(s)`)
+}
+
+function swept(entries: readonly SweepEntry[]): SweptPreview[] {
+  return entries.map(({ preview: p, reason }) => ({
+    namespace: p.namespace,
+    release: p.release,
+    pr: p.pullRequest,
+    reason
+  }))
+}
+
+/**
+ * `mode: sweep`: every preview of this repository on the cluster whose expiry has passed or
+ * whose pull request is closed is removed; the rest are kept, each with the reason.
+ */
+export async function sweep(run: RunContext, log: StepLog): Promise<void> {
+  const repository = run.facts.repository
+  if (!repository) throw new Error('the repository is not known (GITHUB_REPOSITORY is empty)')
+  const helm = run.helm(log)
+  const kubectl = run.kubectl(log)
+  const previews = await listPreviews(kubectl, helm, repository)
+  log.info(`${previews.length} preview(s) of ${repository} on the cluster`)
+  const github = run.github()
+  const numbers = previews.flatMap((p) => (p.pullRequest === undefined ? [] : [p.pullRequest]))
+  const states =
+    github && numbers.length > 0 ? await pullRequestStates(github, repository, numbers) : undefined
+  if (!github && numbers.length > 0)
+    core.warning(
+      `input 'github-token' is empty: closed pull requests cannot be told, only expiry is`
+    )
+  for (const s of states?.values() ?? []) if (s.state === 'unknown') core.warning(s.warning)
+  const decision = decideSweep(previews, (n) => states?.get(n)?.state ?? 'unknown', Date.now())
+  run.preview.swept = swept(decision.remove)
+  run.preview.kept = swept(decision.keep)
+  const removal = await removePreviews(helm, kubectl, decision, {
+    repository,
+    timeoutMs: TEARDOWN_TIMEOUT_MS
+  })
+  run.preview.removed = removal.removed
+  run.preview.left = removal.left
+  for (const e of decision.remove) log.info(`remove ${describe(e)}`)
+  for (const e of decision.keep) log.info(`keep ${describe(e)}`)
+  const failed = removal.failed
+  log.info(
+    `removed ${decision.remove.length}, kept ${decision.keep.length} in ${formatMs(Date.now() - run.startedAt)}`
+  )
+  if (failed.length > 0) throw new Error(`some previews could not be removed: ${failed.join('; ')}`)
+}
+
+function describe(e: SweepEntry): string {
+  const p = e.preview
+  const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`
+  return `${what}${p.pullRequest !== undefined ? ` (#${p.pullRequest})` : ''}: ${e.reason}`
+}
