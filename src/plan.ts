@@ -180,11 +180,11 @@ export function planRows(inputs: Inputs, found: Discovered, mode: Mode = 'previe
     // Runs whatever happened before it: it collects only when something failed.
     { id: 'diagnostics', title: 'Collect diagnostics', needs: deploying ? VERIFICATION : ready, when: true, always: true, stage: { kind: 'diagnostics' } },
     { id: 'rollback', title: 'Roll back', needs: ['diagnostics'], when: deploying && inputs.rollbackOnFailure, always: true, stage: { kind: 'rollback' } },
-    // success or failure, so it waits for everything that decides which.
-    { id: 'deployment-finish', title: 'Finish the GitHub deployment', needs: ['deployment-start', 'rollback', ...VERIFICATION], when: environment, always: true, stage: { kind: 'deployment-finish' } },
     ...pushes,
     // Verify, then promote: a failed verification skips it, so a tag never moves to an unhealthy image.
-    { id: 'promote', title: 'Tag the pushed images', needs: [...verified, 'registry-login', ...inputs.images.map(pushAtBuild ? id.build : id.push)], when: registry && inputs.pushTags.length > 0, stage: { kind: 'promote' } }
+    { id: 'promote', title: 'Tag the pushed images', needs: [...verified, 'registry-login', ...inputs.images.map(pushAtBuild ? id.build : id.push)], when: registry && inputs.pushTags.length > 0, stage: { kind: 'promote' } },
+    // success or failure, so it waits for everything that decides which, pushes and tags included.
+    { id: 'deployment-finish', title: 'Finish the GitHub deployment', needs: ['deployment-start', 'rollback', ...VERIFICATION, ...pushes.map((p) => p.id), 'promote'], when: environment, always: true, stage: { kind: 'deployment-finish' } }
   ]
 }
 

@@ -183,7 +183,11 @@ describe('the bundled action on a runner', () => {
     ['nodes', 'two', "input 'nodes' must be a whole number of at least 1, got 'two'"],
     ['memory', '512', "input 'memory' must be at least 1800 MB"],
     ['cluster', 'kind', "input 'cluster' must be one of 'minikube', 'existing', got 'kind'"],
-    ['cleanup', 'sometimes', "input 'cleanup' must be one of 'auto', 'always', 'on-success', 'never'"],
+    [
+      'cleanup',
+      'sometimes',
+      "input 'cleanup' must be one of 'auto', 'always', 'on-success', 'never'"
+    ],
     ['driver', 'vagrant', "input 'driver' must be one of 'docker'"],
     [
       'cluster-timeout',

@@ -19,6 +19,8 @@ function workspace(): string {
     join(ws, 'charts', 'app', 'Chart.yaml'),
     'apiVersion: v2\nname: app\nversion: 0.1.0\n'
   )
+  mkdirSync(join(ws, 'docker', 'api'), { recursive: true })
+  writeFileSync(join(ws, 'docker', 'api', 'Dockerfile'), 'FROM scratch\n')
   return ws
 }
 
@@ -77,6 +79,22 @@ describe('the run a pull request event gets', () => {
     expect(needs['deployment-finish']).toEqual(
       expect.arrayContaining(['deployment-start', 'verify', 'url-check'])
     )
+  })
+
+  it('the deployment is finished only once the images are tagged: a failed promote is a failed deployment', () => {
+    const { ids, needs } = setup(
+      {
+        cluster: 'existing',
+        environment: 'preview',
+        registry: '127.0.0.1:5000/shop',
+        'push-tags': 'v1',
+        images: '- name: api\n  context: docker/api'
+      },
+      { event: 'pull_request', pullRequest: 7 }
+    )
+    expect(ids.at(-1)).toBe('deployment-finish')
+    expect(ids).toContain('promote')
+    expect(needs['deployment-finish']).toContain('promote')
   })
 
   it('health checks replace the URL check; minikube without a url template has none', () => {
