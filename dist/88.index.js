@@ -12,8 +12,98 @@ var core = __webpack_require__(33838);
 var external_node_fs_ = __webpack_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(31421);
+;// CONCATENATED MODULE: ./src/state.ts
+// What main hands to the post step, which runs in a new process: one named setter and getter
+// per fact, each saved the moment it is known so that a killed main still leaves what post needs.
+
+/** The keys, as the runner stores them (`STATE_<key>` in post's environment). */
+var Key;
+(function (Key) {
+    Key["IsPost"] = "isPost";
+    Key["Cluster"] = "cluster";
+    Key["MinikubePath"] = "minikubePath";
+    Key["HelmPath"] = "helmPath";
+    Key["KubectlPath"] = "kubectlPath";
+    Key["ClusterStarted"] = "clusterStarted";
+    Key["Release"] = "release";
+    Key["Namespace"] = "namespace";
+    Key["Deployed"] = "deployed";
+    Key["Cleanup"] = "cleanup";
+    Key["Status"] = "status";
+    Key["CacheKey"] = "cacheKey";
+    Key["CacheHit"] = "cacheHit";
+    /** Newline-separated folders of the minikube cache. */
+    Key["CachePath"] = "cachePath";
+    Key["DockerPath"] = "dockerPath";
+    /** A buildx builder this run created, removed in post. */
+    Key["Builder"] = "builder";
+    /** A docker context created for that builder (the cluster's Docker, with docker-env). */
+    Key["DockerContext"] = "dockerContext";
+    /** The folder of the secret values file, saved before the file is written. */
+    Key["SecretsDir"] = "secretsDir";
+    /** The run's own helm repository config (it may hold a copied password), saved likewise. */
+    Key["RepositoriesDir"] = "repositoriesDir";
+    /** The registry host docker logged in to, logged out of in post. */
+    Key["RegistryHost"] = "registryHost";
+})(Key || (Key = {}));
+function save(key, value) {
+    if (value !== undefined)
+        core/* saveState */.LZ(key, String(value));
+}
+function load(key) {
+    return core/* getState */.Gu(key);
+}
+const state = {
+    /** Whether this process is the post step (main marks it before anything else). */
+    isPost: () => load(Key.IsPost) === 'true',
+    markPost: () => save(Key.IsPost, true),
+    cluster: () => load(Key.Cluster),
+    saveCluster: (v) => save(Key.Cluster, v),
+    cleanup: () => load(Key.Cleanup),
+    saveCleanup: (v) => save(Key.Cleanup, v),
+    release: () => load(Key.Release),
+    saveRelease: (v) => save(Key.Release, v),
+    namespace: () => load(Key.Namespace),
+    saveNamespace: (v) => save(Key.Namespace, v),
+    status: () => load(Key.Status),
+    saveStatus: (v) => save(Key.Status, v),
+    minikubePath: () => load(Key.MinikubePath),
+    saveMinikubePath: (v) => save(Key.MinikubePath, v),
+    helmPath: () => load(Key.HelmPath),
+    saveHelmPath: (v) => save(Key.HelmPath, v),
+    kubectlPath: () => load(Key.KubectlPath),
+    saveKubectlPath: (v) => save(Key.KubectlPath, v),
+    dockerPath: () => load(Key.DockerPath),
+    saveDockerPath: (v) => save(Key.DockerPath, v),
+    /** Whether this run started the minikube cluster (so post may delete it). */
+    clusterStarted: () => load(Key.ClusterStarted) === 'true',
+    saveClusterStarted: () => save(Key.ClusterStarted, true),
+    /** Whether the release was deployed (so post may uninstall it). */
+    deployed: () => load(Key.Deployed) === 'true',
+    saveDeployed: () => save(Key.Deployed, true),
+    cacheKey: () => load(Key.CacheKey),
+    saveCacheKey: (v) => save(Key.CacheKey, v),
+    /** The folders of the minikube cache, all that restore asked for. */
+    cachePaths: () => load(Key.CachePath)
+        .split('\n')
+        .filter((p) => p !== ''),
+    saveCachePaths: (paths) => save(Key.CachePath, paths.join('\n')),
+    cacheHit: () => load(Key.CacheHit) === 'true',
+    saveCacheHit: (hit) => save(Key.CacheHit, hit),
+    builder: () => load(Key.Builder),
+    saveBuilder: (v) => save(Key.Builder, v),
+    dockerContext: () => load(Key.DockerContext),
+    saveDockerContext: (v) => save(Key.DockerContext, v),
+    secretsDir: () => load(Key.SecretsDir),
+    saveSecretsDir: (v) => save(Key.SecretsDir, v),
+    repositoriesDir: () => load(Key.RepositoriesDir),
+    saveRepositoriesDir: (v) => save(Key.RepositoriesDir, v),
+    registryHost: () => load(Key.RegistryHost),
+    saveRegistryHost: (v) => save(Key.RegistryHost, v)
+};
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __webpack_require__(48161);
 ;// CONCATENATED MODULE: ./src/redact.ts
 // Secrets known to this run. Everything that enters the process from a program (exec.run) and
 // everything that leaves it (logs, errors, report, comment, diagnostics) passes through redact().
@@ -215,6 +305,8 @@ function errorMessage(err) {
     return err instanceof Error ? err.message : String(err);
 }
 
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __webpack_require__(31421);
 ;// CONCATENATED MODULE: ./src/exec.ts
 // child_process, not @actions/exec: that never exposes the child, so it cannot time a command out or kill its process group.
 
@@ -512,99 +604,8 @@ function startBackground(tool, args, opts) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/state.ts
-// What main hands to the post step, which runs in a new process: one named setter and getter
-// per fact, each saved the moment it is known so that a killed main still leaves what post needs.
-
-/** The keys, as the runner stores them (`STATE_<key>` in post's environment). */
-var Key;
-(function (Key) {
-    Key["IsPost"] = "isPost";
-    Key["Cluster"] = "cluster";
-    Key["MinikubePath"] = "minikubePath";
-    Key["HelmPath"] = "helmPath";
-    Key["KubectlPath"] = "kubectlPath";
-    Key["ClusterStarted"] = "clusterStarted";
-    Key["Release"] = "release";
-    Key["Namespace"] = "namespace";
-    Key["Deployed"] = "deployed";
-    Key["Cleanup"] = "cleanup";
-    Key["Status"] = "status";
-    Key["CacheKey"] = "cacheKey";
-    Key["CacheHit"] = "cacheHit";
-    /** Newline-separated folders of the minikube cache. */
-    Key["CachePath"] = "cachePath";
-    Key["DockerPath"] = "dockerPath";
-    /** A buildx builder this run created, removed in post. */
-    Key["Builder"] = "builder";
-    /** A docker context created for that builder (the cluster's Docker, with docker-env). */
-    Key["DockerContext"] = "dockerContext";
-    /** The folder of the secret values file, saved before the file is written. */
-    Key["SecretsDir"] = "secretsDir";
-    /** The run's own helm repository config (it may hold a copied password), saved likewise. */
-    Key["RepositoriesDir"] = "repositoriesDir";
-    /** The registry host docker logged in to, logged out of in post. */
-    Key["RegistryHost"] = "registryHost";
-})(Key || (Key = {}));
-function save(key, value) {
-    if (value !== undefined)
-        core/* saveState */.LZ(key, String(value));
-}
-function load(key) {
-    return core/* getState */.Gu(key);
-}
-const state = {
-    /** Whether this process is the post step (main marks it before anything else). */
-    isPost: () => load(Key.IsPost) === 'true',
-    markPost: () => save(Key.IsPost, true),
-    cluster: () => load(Key.Cluster),
-    saveCluster: (v) => save(Key.Cluster, v),
-    cleanup: () => load(Key.Cleanup),
-    saveCleanup: (v) => save(Key.Cleanup, v),
-    release: () => load(Key.Release),
-    saveRelease: (v) => save(Key.Release, v),
-    namespace: () => load(Key.Namespace),
-    saveNamespace: (v) => save(Key.Namespace, v),
-    status: () => load(Key.Status),
-    saveStatus: (v) => save(Key.Status, v),
-    minikubePath: () => load(Key.MinikubePath),
-    saveMinikubePath: (v) => save(Key.MinikubePath, v),
-    helmPath: () => load(Key.HelmPath),
-    saveHelmPath: (v) => save(Key.HelmPath, v),
-    kubectlPath: () => load(Key.KubectlPath),
-    saveKubectlPath: (v) => save(Key.KubectlPath, v),
-    dockerPath: () => load(Key.DockerPath),
-    saveDockerPath: (v) => save(Key.DockerPath, v),
-    /** Whether this run started the minikube cluster (so post may delete it). */
-    clusterStarted: () => load(Key.ClusterStarted) === 'true',
-    saveClusterStarted: () => save(Key.ClusterStarted, true),
-    /** Whether the release was deployed (so post may uninstall it). */
-    deployed: () => load(Key.Deployed) === 'true',
-    saveDeployed: () => save(Key.Deployed, true),
-    cacheKey: () => load(Key.CacheKey),
-    saveCacheKey: (v) => save(Key.CacheKey, v),
-    /** The folders of the minikube cache, all that restore asked for. */
-    cachePaths: () => load(Key.CachePath)
-        .split('\n')
-        .filter((p) => p !== ''),
-    saveCachePaths: (paths) => save(Key.CachePath, paths.join('\n')),
-    cacheHit: () => load(Key.CacheHit) === 'true',
-    saveCacheHit: (hit) => save(Key.CacheHit, hit),
-    builder: () => load(Key.Builder),
-    saveBuilder: (v) => save(Key.Builder, v),
-    dockerContext: () => load(Key.DockerContext),
-    saveDockerContext: (v) => save(Key.DockerContext, v),
-    secretsDir: () => load(Key.SecretsDir),
-    saveSecretsDir: (v) => save(Key.SecretsDir, v),
-    repositoriesDir: () => load(Key.RepositoriesDir),
-    saveRepositoriesDir: (v) => save(Key.RepositoriesDir, v),
-    registryHost: () => load(Key.RegistryHost),
-    saveRegistryHost: (v) => save(Key.RegistryHost, v)
-};
-
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(48161);
 ;// CONCATENATED MODULE: ./src/tools/docker.ts
+// docker: the argv of build, buildx builders and contexts, login, push, tag and logout, and what their output says.
 
 function buildFlags(image, reference) {
     const args = ['--progress=plain', '--tag', reference, '--file', image.dockerfile];
@@ -765,6 +766,14 @@ class Docker {
     async createBuilder(name, timeoutMs, endpoint) {
         const o = { timeoutMs, env: this.env, sink: this.sink };
         await run(this.path, createBuilderArgs(name, endpoint), o);
+    }
+    /** Removes a buildx builder this run created; a failure is returned, not thrown. */
+    removeBuilder(name, timeoutMs = 120_000) {
+        return run(this.path, removeBuilderArgs(name), { timeoutMs, env: this.env, allowFailure: true });
+    }
+    /** Removes a docker context this run created; a failure is returned, not thrown. */
+    removeContext(name, timeoutMs = 60_000) {
+        return run(this.path, removeContextArgs(name), { timeoutMs, env: this.env, allowFailure: true });
     }
     async createContext(name, daemon) {
         const o = { timeoutMs: 60_000, env: this.env, sink: this.sink };
@@ -1607,7 +1616,6 @@ class Minikube {
 
 
 
-
 /** Whether the post step removes what main created. */
 function shouldClean(cleanup, status) {
     if (cleanup === 'never')
@@ -1676,11 +1684,12 @@ async function saveCache() {
 }
 /** The buildx builder main created for the layer cache (never one named by `builder`), and its context. */
 async function removeBuilder() {
-    const docker = state.dockerPath();
-    if (!docker)
+    const path = state.dockerPath();
+    if (!path)
         return;
-    const remove = async (what, args) => {
-        const r = await run(docker, args, { timeoutMs: 120_000, allowFailure: true }).catch((err) => ({ exitCode: 1, stderr: errorMessage(err) }));
+    const docker = new Docker(path, process.env);
+    const remove = async (what, removal) => {
+        const r = await removal.catch((err) => ({ exitCode: 1, stderr: errorMessage(err) }));
         if (r.exitCode === 0)
             core/* info */.pq(`removed the ${what}`);
         else
@@ -1688,10 +1697,10 @@ async function removeBuilder() {
     };
     const name = state.builder();
     if (name)
-        await remove(`buildx builder ${name}`, removeBuilderArgs(name));
+        await remove(`buildx builder ${name}`, docker.removeBuilder(name));
     const context = state.dockerContext();
     if (context)
-        await remove(`docker context ${context}`, removeContextArgs(context));
+        await remove(`docker context ${context}`, docker.removeContext(context));
 }
 /** Out of the registry main logged in to, whatever the verdict: a failure is a warning. */
 async function logout() {

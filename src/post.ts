@@ -2,10 +2,10 @@
 import * as core from '@actions/core'
 import { existsSync, rmSync } from 'node:fs'
 import { basename } from 'node:path'
-import { run } from './exec.js'
+import type { RunResult } from './exec.js'
 import { state } from './state.js'
 import { logoutFromRegistry } from './images/push.js'
-import { Docker, removeBuilderArgs, removeContextArgs } from './tools/docker.js'
+import { Docker } from './tools/docker.js'
 import { Helm } from './tools/helm.js'
 import { Minikube } from './tools/minikube.js'
 import { errorMessage } from './text.js'
@@ -71,19 +71,18 @@ async function saveCache(): Promise<void> {
 
 /** The buildx builder main created for the layer cache (never one named by `builder`), and its context. */
 async function removeBuilder(): Promise<void> {
-  const docker = state.dockerPath()
-  if (!docker) return
-  const remove = async (what: string, args: string[]): Promise<void> => {
-    const r = await run(docker, args, { timeoutMs: 120_000, allowFailure: true }).catch(
-      (err: unknown) => ({ exitCode: 1, stderr: errorMessage(err) })
-    )
+  const path = state.dockerPath()
+  if (!path) return
+  const docker = new Docker(path, process.env)
+  const remove = async (what: string, removal: Promise<RunResult>): Promise<void> => {
+    const r = await removal.catch((err: unknown) => ({ exitCode: 1, stderr: errorMessage(err) }))
     if (r.exitCode === 0) core.info(`removed the ${what}`)
     else core.warning(`Could not remove the ${what}: ${r.stderr.trim().split('\n').pop() ?? ''}`)
   }
   const name = state.builder()
-  if (name) await remove(`buildx builder ${name}`, removeBuilderArgs(name))
+  if (name) await remove(`buildx builder ${name}`, docker.removeBuilder(name))
   const context = state.dockerContext()
-  if (context) await remove(`docker context ${context}`, removeContextArgs(context))
+  if (context) await remove(`docker context ${context}`, docker.removeContext(context))
 }
 
 /** Out of the registry main logged in to, whatever the verdict: a failure is a warning. */

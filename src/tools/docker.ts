@@ -1,3 +1,4 @@
+// docker: the argv of build, buildx builders and contexts, login, push, tag and logout, and what their output says.
 import { parseJsonOutput, run, type OutputSink, type RunResult } from '../exec.js'
 import type { ImageSpec } from '../inputs.js'
 
@@ -196,6 +197,16 @@ export class Docker {
   async createBuilder(name: string, timeoutMs: number, endpoint?: string): Promise<void> {
     const o = { timeoutMs, env: this.env, sink: this.sink }
     await run(this.path, createBuilderArgs(name, endpoint), o)
+  }
+
+  /** Removes a buildx builder this run created; a failure is returned, not thrown. */
+  removeBuilder(name: string, timeoutMs = 120_000): Promise<RunResult> {
+    return run(this.path, removeBuilderArgs(name), { timeoutMs, env: this.env, allowFailure: true })
+  }
+
+  /** Removes a docker context this run created; a failure is returned, not thrown. */
+  removeContext(name: string, timeoutMs = 60_000): Promise<RunResult> {
+    return run(this.path, removeContextArgs(name), { timeoutMs, env: this.env, allowFailure: true })
   }
 
   async createContext(name: string, daemon: Record<string, string>): Promise<void> {
