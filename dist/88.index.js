@@ -1208,7 +1208,7 @@ function upgradeArgs(o) {
         o.chart,
         '--namespace',
         o.namespace,
-        '--create-namespace',
+        ...(o.createNamespace === false ? [] : ['--create-namespace']),
         '--timeout',
         seconds(o.timeoutMs),
         ...labelsArgs(o.labels),
@@ -8417,6 +8417,8 @@ async function deploy(run, log) {
         timeoutMs: i.waitTimeoutMs,
         helmArgs: i.helmArgs,
         helmMajor: run.helmMajor,
+        // On a shared cluster the namespace step made it, or found one helm must not relabel.
+        createNamespace: i.cluster !== 'existing',
         ...(labelled ? { labels: previewLabels(labelled) } : {})
     }, signal)));
     const [revision, manifest, hooks] = await Promise.all([

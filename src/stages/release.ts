@@ -172,6 +172,8 @@ export async function deploy(run: RunContext, log: StepLog): Promise<void> {
           timeoutMs: i.waitTimeoutMs,
           helmArgs: i.helmArgs,
           helmMajor: run.helmMajor,
+          // On a shared cluster the namespace step made it, or found one helm must not relabel.
+          createNamespace: i.cluster !== 'existing',
           ...(labelled ? { labels: previewLabels(labelled) } : {})
         },
         signal

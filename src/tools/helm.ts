@@ -31,6 +31,8 @@ export interface UpgradeOptions extends ValuesOptions {
    * unsets a label on upgrade but is kept as the text `null` on a first install.
    */
   labels?: Readonly<Record<string, string | null>>
+  /** `--create-namespace` (default): off where the namespace was made or found beforehand. */
+  createNamespace?: boolean
 }
 
 /** The values part of helm's argv, shared by `template` and `upgrade`; later flags win. */
@@ -82,7 +84,7 @@ export function upgradeArgs(o: UpgradeOptions): string[] {
     o.chart,
     '--namespace',
     o.namespace,
-    '--create-namespace',
+    ...(o.createNamespace === false ? [] : ['--create-namespace']),
     '--timeout',
     seconds(o.timeoutMs),
     ...labelsArgs(o.labels),

@@ -218,17 +218,14 @@ const firstVisibleLine = (body: string): string =>
     .map((l) => l.trim())
     .filter((l) => l !== '' && !/^<!--.*-->$/.test(l))[0] ?? ''
 
-/**
- * The namespace keeps its own labels and carries none of the action's (Helm 4's
- * `--create-namespace` may add `name: <namespace>`, which says nothing about who created it).
- */
+/** The namespace keeps exactly its own labels: none of the action's, none of helm's. */
 function notOurs(ns: string, before: Record<string, string> | undefined): boolean {
   const labels = namespace(ns)?.metadata.labels ?? {}
   const marks = Object.keys(labels).filter(
     (k) => k.startsWith('minikube-preview/') || k === 'app.kubernetes.io/managed-by'
   )
   expect(marks, `labels of ${ns}`).toEqual([])
-  expect(labels).toMatchObject(before ?? {})
+  expect(labels).toEqual(before ?? {})
   return true
 }
 

@@ -183,6 +183,31 @@ describe('helm argv', () => {
     ])
   })
 
+  it('leaves --create-namespace out where the namespace was prepared beforehand', () => {
+    const args = upgradeArgs({
+      release: 'todo',
+      chart: '/w/charts/todo',
+      namespace: 'pr-7',
+      timeoutMs: 60_000,
+      helmArgs: [],
+      helmMajor: 4,
+      valuesFiles: [],
+      set: [],
+      setString: [],
+      images: [],
+      createNamespace: false
+    })
+    expect(args).not.toContain('--create-namespace')
+    expect(args.slice(0, 6)).toEqual([
+      'upgrade',
+      '--install',
+      'todo',
+      '/w/charts/todo',
+      '--namespace',
+      'pr-7'
+    ])
+  })
+
   it('never puts a secret value on argv, only the file', () => {
     const argv = upgradeArgs({
       ...values,
