@@ -415,7 +415,27 @@ function run(tool, args, opts = {}) {
  * `run`, also keeping stdout as printed (`raw`) for a parser that redacts what it parsed:
  * a secret that happens to be `true` must not turn a JSON answer into something unreadable.
  */
-function execute(tool, args, opts, keepRaw) {
+async function execute(tool, args, opts, keepRaw) {
+    // A program written a moment ago (a tool just installed) may still be open for writing in a
+    // child another spawn forked meanwhile: exec then fails with ETXTBSY, before anything ran.
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await executeOnce(tool, args, opts, keepRaw);
+        }
+        catch (err) {
+            if (!(err instanceof TextBusy))
+                throw err;
+            if (attempt >= SPAWN_ATTEMPTS)
+                throw err.cause;
+            await new Promise((r) => setTimeout(r, 50 * attempt));
+        }
+    }
+}
+const SPAWN_ATTEMPTS = 5;
+/** The program could not be started because its file was busy (ETXTBSY): worth another try. */
+class TextBusy extends Error {
+}
+function executeOnce(tool, args, opts, keepRaw) {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const started = Date.now();
     return new Promise((resolve, reject) => {
@@ -424,12 +444,26 @@ function execute(tool, args, opts, keepRaw) {
         let raw = '';
         let timedOut = false;
         let settled = false;
-        const child = (0,external_node_child_process_.spawn)(tool, [...args], {
-            cwd: opts.cwd,
-            env: childEnv(opts.env),
-            stdio: ['pipe', 'pipe', 'pipe'],
-            detached: true
-        });
+        // A program that cannot be started is reported like one that failed, whether spawn says so
+        // at once (ETXTBSY is thrown) or through its 'error' event (ENOENT).
+        const cannotStart = (err) => {
+            const why = err.code === 'ENOENT' ? `${tool} was not found` : err.message;
+            const failure = new ToolError(tool, args, null, redact(why), false, timeoutMs);
+            return err.code === 'ETXTBSY' ? new TextBusy(why, { cause: failure }) : failure;
+        };
+        let child;
+        try {
+            child = (0,external_node_child_process_.spawn)(tool, [...args], {
+                cwd: opts.cwd,
+                env: childEnv(opts.env),
+                stdio: ['pipe', 'pipe', 'pipe'],
+                detached: true
+            });
+        }
+        catch (err) {
+            reject(cannotStart(err));
+            return;
+        }
         // Output is redacted as it arrives: nothing downstream (logs, verdicts, cut messages,
         // diagnostics) ever holds a secret, whatever it shortens or squeezes later.
         const out = new RedactingStream((d) => {
@@ -479,8 +513,7 @@ function execute(tool, args, opts, keepRaw) {
                 return;
             settled = true;
             stopped();
-            const why = err.code === 'ENOENT' ? `${tool} was not found` : err.message;
-            reject(new ToolError(tool, args, null, redact(why), false, timeoutMs));
+            reject(cannotStart(err));
         });
         child.on('close', (code, signal) => {
             if (settled)

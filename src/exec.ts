@@ -1,5 +1,5 @@
 // child_process, not @actions/exec: that never exposes the child, so it cannot time a command out or kill its process group.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { basename } from 'node:path'
 import { RedactingStream, redact } from './redact.js'
 import { formatMs, lastNonBlankLines } from './text.js'
@@ -151,7 +151,31 @@ export function run(
  * `run`, also keeping stdout as printed (`raw`) for a parser that redacts what it parsed:
  * a secret that happens to be `true` must not turn a JSON answer into something unreadable.
  */
-function execute(
+async function execute(
+  tool: string,
+  args: readonly string[],
+  opts: RunOptions,
+  keepRaw: boolean
+): Promise<RunResult & { raw?: string }> {
+  // A program written a moment ago (a tool just installed) may still be open for writing in a
+  // child another spawn forked meanwhile: exec then fails with ETXTBSY, before anything ran.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await executeOnce(tool, args, opts, keepRaw)
+    } catch (err) {
+      if (!(err instanceof TextBusy)) throw err
+      if (attempt >= SPAWN_ATTEMPTS) throw err.cause
+      await new Promise((r) => setTimeout(r, 50 * attempt))
+    }
+  }
+}
+
+const SPAWN_ATTEMPTS = 5
+
+/** The program could not be started because its file was busy (ETXTBSY): worth another try. */
+class TextBusy extends Error {}
+
+function executeOnce(
   tool: string,
   args: readonly string[],
   opts: RunOptions,
@@ -165,12 +189,25 @@ function execute(
     let raw = ''
     let timedOut = false
     let settled = false
-    const child = spawn(tool, [...args], {
-      cwd: opts.cwd,
-      env: childEnv(opts.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true
-    })
+    // A program that cannot be started is reported like one that failed, whether spawn says so
+    // at once (ETXTBSY is thrown) or through its 'error' event (ENOENT).
+    const cannotStart = (err: NodeJS.ErrnoException): Error => {
+      const why = err.code === 'ENOENT' ? `${tool} was not found` : err.message
+      const failure = new ToolError(tool, args, null, redact(why), false, timeoutMs)
+      return err.code === 'ETXTBSY' ? new TextBusy(why, { cause: failure }) : failure
+    }
+    let child: ChildProcessWithoutNullStreams
+    try {
+      child = spawn(tool, [...args], {
+        cwd: opts.cwd,
+        env: childEnv(opts.env),
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true
+      })
+    } catch (err) {
+      reject(cannotStart(err as NodeJS.ErrnoException))
+      return
+    }
     // Output is redacted as it arrives: nothing downstream (logs, verdicts, cut messages,
     // diagnostics) ever holds a secret, whatever it shortens or squeezes later.
     const out = new RedactingStream((d) => {
@@ -214,8 +251,7 @@ function execute(
       if (settled) return
       settled = true
       stopped()
-      const why = err.code === 'ENOENT' ? `${tool} was not found` : err.message
-      reject(new ToolError(tool, args, null, redact(why), false, timeoutMs))
+      reject(cannotStart(err))
     })
     child.on('close', (code, signal) => {
       if (settled) return
