@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, join, relative } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { InputErrors, type Inputs } from './inputs.js'
+import { isPullRequestEvent } from './model.js'
 import { Invalid, parseDnsLabel } from './parse.js'
 
 /** What was found on disk and in the environment, next to the inputs. */
@@ -145,9 +146,6 @@ export function discover(
   }
 }
 
-/** The events on which `cluster: existing` gives each pull request its own namespace. */
-export const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target']
-
 /** What the run's event tells about defaults: from `GITHUB_EVENT_NAME`, its payload, `GITHUB_ACTOR`. */
 export interface RunEvent {
   event?: string
@@ -165,7 +163,7 @@ export function withEventDefaults(inputs: Inputs, run: RunEvent): Inputs {
   if (
     inputs.cluster === 'existing' &&
     !inputs.namespaceGiven &&
-    PULL_REQUEST_EVENTS.includes(run.event ?? '') &&
+    isPullRequestEvent(run.event) &&
     run.pullRequest !== undefined
   )
     out.namespace = `pr-${run.pullRequest}`

@@ -2,12 +2,12 @@
 import * as core from '@actions/core'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PULL_REQUEST_EVENTS, discover, withEventDefaults, type Discovered } from './discover.js'
+import { discover, withEventDefaults, type Discovered } from './discover.js'
 import { maskSecrets } from './deploy/values.js'
 import { InputErrors, parseInputs, type Inputs } from './inputs.js'
 import { buildPlan, runMode } from './plan.js'
 import { registerSecret, redact } from './redact.js'
-import type { Mode, RunFacts, StepResult } from './model.js'
+import { isPullRequestEvent, type Mode, type RunFacts, type StepResult } from './model.js'
 import { prFromEvent } from './report/comment.js'
 import { publish } from './report/publish.js'
 import { reportOf } from './report/report-of.js'
@@ -154,7 +154,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 export function cleanupFor(inputs: Inputs, facts: RunFacts, mode: Mode): string {
   if (mode !== 'preview') return 'never'
   if (inputs.cleanup !== 'auto') return inputs.cleanup
-  const lasting = inputs.cluster === 'existing' && PULL_REQUEST_EVENTS.includes(facts.event ?? '')
+  const lasting = inputs.cluster === 'existing' && isPullRequestEvent(facts.event)
   return lasting ? 'never' : 'always'
 }
 

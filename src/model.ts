@@ -4,6 +4,11 @@
 /** `removed`: a closed pull request's preview was taken down; `swept`: `mode: sweep` ran. */
 export type Status = 'healthy' | 'unhealthy' | 'error' | 'removed' | 'swept'
 
+/** The events that are about a pull request (its number, head and action are in the payload). */
+export function isPullRequestEvent(event: string | undefined): boolean {
+  return event === 'pull_request' || event === 'pull_request_target'
+}
+
 /** What a run does: deploy a preview, take a closed pull request's one down, or sweep. */
 export type Mode = 'preview' | 'teardown' | 'sweep'
 

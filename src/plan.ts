@@ -1,8 +1,7 @@
 // The step graph as a table of rows {id, title, needs, when, stage}: a pure function of the inputs.
 import type { Discovered } from './discover.js'
-import { PULL_REQUEST_EVENTS } from './discover.js'
 import type { ImageSpec, Inputs } from './inputs.js'
-import type { Mode, RunFacts } from './model.js'
+import { isPullRequestEvent, type Mode, type RunFacts } from './model.js'
 import type { ToolName } from './tools/download.js'
 import { formatMs } from './text.js'
 
@@ -76,8 +75,7 @@ export const id = {
  */
 export function runMode(inputs: Inputs, facts: Pick<RunFacts, 'event' | 'eventAction'>): Mode {
   if (inputs.mode === 'sweep') return 'sweep'
-  if (PULL_REQUEST_EVENTS.includes(facts.event ?? '') && facts.eventAction === 'closed')
-    return 'teardown'
+  if (isPullRequestEvent(facts.event) && facts.eventAction === 'closed') return 'teardown'
   return 'preview'
 }
 

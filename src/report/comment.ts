@@ -5,14 +5,12 @@ import { readFileSync } from 'node:fs'
 import { GitHub, GitHubError } from './github.js'
 import type { GitHubOptions } from './github.js'
 import { commentMarker } from './markdown.js'
-import type { Status } from '../model.js'
+import { isPullRequestEvent, type Status } from '../model.js'
 import { codeSpan, inline, neutraliseMarkers, urlText } from './untrusted.js'
 
 export { commentMarker }
 
 export type CommentMode = 'auto' | 'always' | 'never' | 'on-failure'
-
-const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
 
 /** Pages of comments read at most (10,000 comments): beyond that, no comment is touched. */
 const MAX_PAGES = 100
@@ -36,7 +34,7 @@ export function decideComment(
   if (prNumber === undefined || !Number.isInteger(prNumber) || prNumber <= 0) return false
   switch (mode) {
     case 'auto':
-      return PR_EVENTS.has(event)
+      return isPullRequestEvent(event)
     case 'always':
       return true
     case 'on-failure':
