@@ -2809,8 +2809,58 @@ function parseHealthChecks(raw) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/model.ts
+// The model at the bottom: the record of a run (a pure projection of the finished run;
+// renderers are pure functions of it) and the parts of Kubernetes objects the code reads. Imports nothing of ours.
+/** The events that are about a pull request (its number, head and action are in the payload). */
+function isPullRequestEvent(event) {
+    return event === 'pull_request' || event === 'pull_request_target';
+}
+function newReport(now) {
+    return {
+        version: 1,
+        status: 'error',
+        startedAt: now,
+        tools: [],
+        images: [],
+        workloads: [],
+        healthChecks: [],
+        steps: []
+    };
+}
+/** Whether the release was deployed (the deploy step succeeded). */
+function wasDeployed(report) {
+    return report.steps.some((s) => s.id === 'deploy' && s.status === 'success');
+}
+/** Whether what was deployed shows anything wrong: a workload, a health check, helm test. */
+function releaseTroubled(report) {
+    return (report.workloads.some((w) => w.state !== 'healthy') ||
+        report.healthChecks.some((c) => !c.ok) ||
+        (report.helmTest !== undefined && !report.helmTest.passed));
+}
+/**
+ * The outcome: `error` when a step failed before the release was deployed,
+ * `unhealthy` when it was deployed but is not healthy, `healthy` otherwise. A teardown or a
+ * sweep is `removed` or `swept` unless one of its steps failed (`error`).
+ */
+function decideStatus(report) {
+    const mode = report.preview?.mode;
+    if (mode === 'teardown' || mode === 'sweep') {
+        if (report.steps.some((s) => s.status === 'failure'))
+            return 'error';
+        return mode === 'teardown' ? 'removed' : 'swept';
+    }
+    const deployed = wasDeployed(report);
+    if (deployed && releaseTroubled(report))
+        return 'unhealthy';
+    if (report.steps.some((s) => s.status === 'failure'))
+        return deployed ? 'unhealthy' : 'error';
+    return 'healthy';
+}
+
 ;// CONCATENATED MODULE: ./src/discover.ts
 // What is found around the inputs: the chart, the release name, the image tag, the comment header, and the defaults the event sets.
+
 
 
 
@@ -2927,8 +2977,6 @@ function discover(inputs, workspace, commit) {
             (release ? `${release}/${inputs.namespace}` : `minikube/${inputs.namespace}`)
     };
 }
-/** The events on which `cluster: existing` gives each pull request its own namespace. */
-const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
 /**
  * The inputs with the defaults that depend on the event: with `cluster: existing` on a pull
  * request and no `namespace` input, the namespace `pr-<number>`; for a `ghcr.io` registry, the
@@ -2938,7 +2986,7 @@ function withEventDefaults(inputs, run) {
     const out = { ...inputs };
     if (inputs.cluster === 'existing' &&
         !inputs.namespaceGiven &&
-        PULL_REQUEST_EVENTS.includes(run.event ?? '') &&
+        isPullRequestEvent(run.event) &&
         run.pullRequest !== undefined)
         out.namespace = `pr-${run.pullRequest}`;
     if (inputs.registry.split('/')[0]?.toLowerCase() === 'ghcr.io') {
@@ -3015,7 +3063,7 @@ const id = {
 function runMode(inputs, facts) {
     if (inputs.mode === 'sweep')
         return 'sweep';
-    if (PULL_REQUEST_EVENTS.includes(facts.event ?? '') && facts.eventAction === 'closed')
+    if (isPullRequestEvent(facts.event) && facts.eventAction === 'closed')
         return 'teardown';
     return 'preview';
 }
@@ -4037,7 +4085,6 @@ function hardCut(s, limit) {
 
 
 
-const PR_EVENTS = new Set(['pull_request', 'pull_request_target']);
 /** Pages of comments read at most (10,000 comments): beyond that, no comment is touched. */
 const MAX_PAGES = 100;
 function ownerAndName(repo) {
@@ -4054,7 +4101,7 @@ function decideComment(mode, event, status, prNumber) {
         return false;
     switch (mode) {
         case 'auto':
-            return PR_EVENTS.has(event);
+            return isPullRequestEvent(event);
         case 'always':
             return true;
         case 'on-failure':
@@ -4064,16 +4111,7 @@ function decideComment(mode, event, status, prNumber) {
     }
 }
 /** The PR number in a webhook payload (pull_request events, or a comment on a PR). */
-function prFromEvent(eventPath) {
-    if (!eventPath)
-        return undefined;
-    let payload;
-    try {
-        payload = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
+function prFromPayload(payload) {
     const p = payload;
     const n = p?.pull_request?.number ?? (p?.issue?.pull_request ? p.issue.number : undefined);
     return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
@@ -4085,9 +4123,8 @@ function prFromEvent(eventPath) {
 async function findPullRequest(opts) {
     if (opts.mode === 'never')
         return { source: 'none' };
-    const fromEvent = prFromEvent(opts.eventPath);
-    if (fromEvent !== undefined)
-        return { pr: fromEvent, source: 'event' };
+    if (opts.eventPr !== undefined)
+        return { pr: opts.eventPr, source: 'event' };
     if (opts.mode === 'auto' || !opts.github || !opts.repo || !opts.sha)
         return { source: 'none' };
     const sha = opts.sha;
@@ -4352,7 +4389,7 @@ async function comment(report, opts, header) {
     const lookup = await findPullRequest({
         mode,
         event: report.event ?? '',
-        eventPath: env['GITHUB_EVENT_PATH'],
+        eventPr: report.pullRequest,
         repo: report.repository,
         sha: env['GITHUB_SHA'],
         github
@@ -4440,51 +4477,6 @@ async function uploadDiagnostics(report, opts, reportPath) {
     catch (err) {
         core/* warning */.$e(`Could not upload the diagnostics artifact: ${message(err)}`);
     }
-}
-
-;// CONCATENATED MODULE: ./src/model.ts
-// The model at the bottom: the record of a run (a pure projection of the finished run;
-// renderers are pure functions of it) and the parts of Kubernetes objects the code reads. Imports nothing of ours.
-function newReport(now) {
-    return {
-        version: 1,
-        status: 'error',
-        startedAt: now,
-        tools: [],
-        images: [],
-        workloads: [],
-        healthChecks: [],
-        steps: []
-    };
-}
-/** Whether the release was deployed (the deploy step succeeded). */
-function wasDeployed(report) {
-    return report.steps.some((s) => s.id === 'deploy' && s.status === 'success');
-}
-/** Whether what was deployed shows anything wrong: a workload, a health check, helm test. */
-function releaseTroubled(report) {
-    return (report.workloads.some((w) => w.state !== 'healthy') ||
-        report.healthChecks.some((c) => !c.ok) ||
-        (report.helmTest !== undefined && !report.helmTest.passed));
-}
-/**
- * The outcome: `error` when a step failed before the release was deployed,
- * `unhealthy` when it was deployed but is not healthy, `healthy` otherwise. A teardown or a
- * sweep is `removed` or `swept` unless one of its steps failed (`error`).
- */
-function decideStatus(report) {
-    const mode = report.preview?.mode;
-    if (mode === 'teardown' || mode === 'sweep') {
-        if (report.steps.some((s) => s.status === 'failure'))
-            return 'error';
-        return mode === 'teardown' ? 'removed' : 'swept';
-    }
-    const deployed = wasDeployed(report);
-    if (deployed && releaseTroubled(report))
-        return 'unhealthy';
-    if (report.steps.some((s) => s.status === 'failure'))
-        return deployed ? 'unhealthy' : 'error';
-    return 'healthy';
 }
 
 ;// CONCATENATED MODULE: ./src/report/report-of.ts
@@ -8996,12 +8988,15 @@ function bindSteps(plan, run) {
 
 
 
+
 function runFacts(env) {
     let payload = {};
     const eventPath = env['GITHUB_EVENT_PATH'];
     if (eventPath) {
         try {
-            payload = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
+            const parsed = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
+            if (parsed && typeof parsed === 'object')
+                payload = parsed;
         }
         catch {
             // no payload: not a pull request
@@ -9020,7 +9015,7 @@ function runFacts(env) {
         branch: env['GITHUB_HEAD_REF'] || payload.pull_request?.head?.ref || undefined,
         merged: payload.pull_request?.merged === true ? true : undefined,
         runUrl: repo && runId ? `${server}/${repo}/actions/runs/${runId}` : undefined,
-        pullRequest: prFromEvent(eventPath)
+        pullRequest: prFromPayload(payload)
     };
 }
 function readInput(name) {
@@ -9122,7 +9117,7 @@ function cleanupFor(inputs, facts, mode) {
         return 'never';
     if (inputs.cleanup !== 'auto')
         return inputs.cleanup;
-    const lasting = inputs.cluster === 'existing' && PULL_REQUEST_EVENTS.includes(facts.event ?? '');
+    const lasting = inputs.cluster === 'existing' && isPullRequestEvent(facts.event);
     return lasting ? 'never' : 'always';
 }
 /**

@@ -8,7 +8,7 @@ import { InputErrors, parseInputs, type Inputs } from './inputs.js'
 import { buildPlan, runMode } from './plan.js'
 import { registerSecret, redact } from './redact.js'
 import { isPullRequestEvent, type Mode, type RunFacts, type StepResult } from './model.js'
-import { prFromEvent } from './report/comment.js'
+import { prFromPayload } from './report/comment.js'
 import { publish } from './report/publish.js'
 import { reportOf } from './report/report-of.js'
 import { summaryText } from './report/untrusted.js'
@@ -27,7 +27,8 @@ export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
   const eventPath = env['GITHUB_EVENT_PATH']
   if (eventPath) {
     try {
-      payload = JSON.parse(readFileSync(eventPath, 'utf8')) as typeof payload
+      const parsed: unknown = JSON.parse(readFileSync(eventPath, 'utf8'))
+      if (parsed && typeof parsed === 'object') payload = parsed as typeof payload
     } catch {
       // no payload: not a pull request
     }
@@ -45,7 +46,7 @@ export function runFacts(env: NodeJS.ProcessEnv): RunFacts {
     branch: env['GITHUB_HEAD_REF'] || payload.pull_request?.head?.ref || undefined,
     merged: payload.pull_request?.merged === true ? true : undefined,
     runUrl: repo && runId ? `${server}/${repo}/actions/runs/${runId}` : undefined,
-    pullRequest: prFromEvent(eventPath)
+    pullRequest: prFromPayload(payload)
   }
 }
 

@@ -1,7 +1,6 @@
 // Exactly one pull-request comment per header: found again by its first line, which is the
 // hidden marker of the header, and by its author, the token's own identity; updated in place,
 // created only when there is none.
-import { readFileSync } from 'node:fs'
 import { GitHub, GitHubError } from './github.js'
 import type { GitHubOptions } from './github.js'
 import { commentMarker } from './markdown.js'
@@ -48,8 +47,8 @@ export interface FindPullRequestOptions {
   mode: CommentMode
   /** GITHUB_EVENT_NAME. */
   event: string
-  /** GITHUB_EVENT_PATH: the webhook payload. */
-  eventPath?: string
+  /** The PR the event's payload names (`prFromPayload`), read once with the run's facts. */
+  eventPr?: number
   /** `owner/name`, for the commit lookup. */
   repo?: string
   /** The commit, for the commit lookup. */
@@ -67,14 +66,7 @@ export interface PullRequestLookup {
 }
 
 /** The PR number in a webhook payload (pull_request events, or a comment on a PR). */
-export function prFromEvent(eventPath: string | undefined): number | undefined {
-  if (!eventPath) return undefined
-  let payload: unknown
-  try {
-    payload = JSON.parse(readFileSync(eventPath, 'utf8'))
-  } catch {
-    return undefined
-  }
+export function prFromPayload(payload: unknown): number | undefined {
   const p = payload as {
     pull_request?: { number?: unknown }
     issue?: { number?: unknown; pull_request?: unknown }
@@ -89,8 +81,7 @@ export function prFromEvent(eventPath: string | undefined): number | undefined {
  */
 export async function findPullRequest(opts: FindPullRequestOptions): Promise<PullRequestLookup> {
   if (opts.mode === 'never') return { source: 'none' }
-  const fromEvent = prFromEvent(opts.eventPath)
-  if (fromEvent !== undefined) return { pr: fromEvent, source: 'event' }
+  if (opts.eventPr !== undefined) return { pr: opts.eventPr, source: 'event' }
   if (opts.mode === 'auto' || !opts.github || !opts.repo || !opts.sha) return { source: 'none' }
   const sha = opts.sha
   try {

@@ -62,7 +62,7 @@ async function comment(report: Report, opts: PublishOptions, header: string): Pr
   const lookup = await findPullRequest({
     mode,
     event: report.event ?? '',
-    eventPath: env['GITHUB_EVENT_PATH'],
+    eventPr: report.pullRequest,
     repo: report.repository,
     sha: env['GITHUB_SHA'],
     github

@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import {
   commentMarker,
   decideComment,
   findPullRequest,
+  prFromPayload,
   upsertComment,
   type CommentMode
 } from '../../src/report/comment.js'
@@ -436,16 +434,12 @@ describe('upsertComment', () => {
 })
 
 describe('findPullRequest', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mp-event-'))
-  const event = (name: string, payload: unknown): string => {
-    const p = join(dir, `${name}.json`)
-    writeFileSync(p, JSON.stringify(payload))
-    return p
-  }
+  // The number the run's facts read from the payload (main reads the payload file once).
+  const event = (_name: string, payload: unknown): number | undefined => prFromPayload(payload)
   const SHA = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed'
 
   test('from the pull_request payload, without asking the API', async () => {
-    const eventPath = event('pr', {
+    const eventPr = event('pr', {
       action: 'synchronize',
       number: 12,
       pull_request: { number: 12 }
@@ -454,7 +448,7 @@ describe('findPullRequest', () => {
     const r = await findPullRequest({
       mode: 'auto',
       event: 'pull_request',
-      eventPath,
+      eventPr,
       repo: REPO,
       sha: SHA,
       github
@@ -469,12 +463,12 @@ describe('findPullRequest', () => {
       { number: 9, state: 'open' },
       { number: 11, state: 'open' }
     ])
-    const eventPath = event('push', { ref: 'refs/heads/feature', after: SHA })
+    const eventPr = event('push', { ref: 'refs/heads/feature', after: SHA })
     const github = new GitHub(api())
     const r = await findPullRequest({
       mode: 'always',
       event: 'push',
-      eventPath,
+      eventPr,
       repo: REPO,
       sha: SHA,
       github
@@ -486,13 +480,13 @@ describe('findPullRequest', () => {
   })
 
   test('auto on push does not look for a PR; a commit without an open PR has none', async () => {
-    const eventPath = event('push2', { ref: 'refs/heads/main' })
+    const eventPr = event('push2', { ref: 'refs/heads/main' })
     const github = new GitHub(api())
     expect(
       await findPullRequest({
         mode: 'auto',
         event: 'push',
-        eventPath,
+        eventPr,
         repo: REPO,
         sha: SHA,
         github
@@ -506,7 +500,7 @@ describe('findPullRequest', () => {
       await findPullRequest({
         mode: 'always',
         event: 'push',
-        eventPath,
+        eventPr,
         repo: REPO,
         sha: SHA,
         github
