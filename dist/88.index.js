@@ -344,6 +344,14 @@ class ToolError extends Error {
                 : `failed with exit code ${exitCode}`;
         return tail ? `${cmd} ${what}: ${tail}` : `${cmd} ${what}`;
     }
+    /**
+     * The error of a program that ran and exited non-zero, as `run` throws it: for a caller that
+     * ran with `allowFailure` to tell some failures apart, and throws the others.
+     */
+    static of(tool, args, r, timeoutMs) {
+        const tail = lastLines(r.stderr) || lastLines(r.stdout);
+        return new ToolError(tool, args, r.exitCode, tail, false, timeoutMs);
+    }
 }
 /** The last meaningful lines of a program's output, redacted. */
 function lastLines(text, n = TAIL_LINES) {
@@ -534,9 +542,12 @@ function executeOnce(tool, args, opts, keepRaw) {
                 const reason = opts.signal.reason;
                 reject(reason instanceof Error ? reason : new Error(`${(0,external_node_path_.basename)(tool)} was stopped`));
             }
-            else if (timedOut || (exitCode !== 0 && !opts.allowFailure)) {
+            else if (timedOut) {
                 const tail = lastLines(stderr) || lastLines(stdout);
-                reject(new ToolError(tool, args, timedOut ? null : exitCode, tail, timedOut, timeoutMs));
+                reject(new ToolError(tool, args, null, tail, true, timeoutMs));
+            }
+            else if (exitCode !== 0 && !opts.allowFailure) {
+                reject(ToolError.of(tool, args, result, timeoutMs));
             }
             else {
                 resolve(result);
@@ -1443,7 +1454,7 @@ class Helm {
             return 'removed';
         if (RELEASE_NOT_FOUND.test(r.stderr))
             return 'absent';
-        throw new ToolError(this.path, args, r.exitCode, lastLines(r.stderr || r.stdout), false, timeoutMs);
+        throw ToolError.of(this.path, args, r, timeoutMs);
     }
     /** Every release in any namespace whose labels match `selector` (Helm 3.13 and later). */
     async releases(selector, timeoutMs = 60_000) {
@@ -4657,7 +4668,7 @@ class Kubectl {
             return 'created';
         if (ALREADY_EXISTS.test(r.stderr))
             return 'exists';
-        throw new ToolError(this.path, args, r.exitCode, lastLines(r.stderr || r.stdout), false, timeoutMs);
+        throw ToolError.of(this.path, args, r, timeoutMs);
     }
     /** Sets (`value`) and removes (`null`) labels of one object. */
     async label(kind, name, labels, namespace, timeoutMs = 30_000) {

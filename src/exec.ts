@@ -71,6 +71,15 @@ export class ToolError extends Error {
         : `failed with exit code ${exitCode}`
     return tail ? `${cmd} ${what}: ${tail}` : `${cmd} ${what}`
   }
+
+  /**
+   * The error of a program that ran and exited non-zero, as `run` throws it: for a caller that
+   * ran with `allowFailure` to tell some failures apart, and throws the others.
+   */
+  static of(tool: string, args: readonly string[], r: RunResult, timeoutMs: number): ToolError {
+    const tail = lastLines(r.stderr) || lastLines(r.stdout)
+    return new ToolError(tool, args, r.exitCode, tail, false, timeoutMs)
+  }
 }
 
 /** The last meaningful lines of a program's output, redacted. */
@@ -270,9 +279,11 @@ function executeOnce(
       if (opts.signal?.aborted && !timedOut) {
         const reason: unknown = opts.signal.reason
         reject(reason instanceof Error ? reason : new Error(`${basename(tool)} was stopped`))
-      } else if (timedOut || (exitCode !== 0 && !opts.allowFailure)) {
+      } else if (timedOut) {
         const tail = lastLines(stderr) || lastLines(stdout)
-        reject(new ToolError(tool, args, timedOut ? null : exitCode, tail, timedOut, timeoutMs))
+        reject(new ToolError(tool, args, null, tail, true, timeoutMs))
+      } else if (exitCode !== 0 && !opts.allowFailure) {
+        reject(ToolError.of(tool, args, result, timeoutMs))
       } else {
         resolve(result)
       }

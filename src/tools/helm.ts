@@ -1,6 +1,6 @@
 // helm: the argv of each command, the values documents it reads, and what its output says.
 import { isMap, isScalar, isSeq, parseAllDocuments } from 'yaml'
-import { lastLines, run, runJson, ToolError, type OutputSink } from '../exec.js'
+import { run, runJson, ToolError, type OutputSink } from '../exec.js'
 
 export interface ImageValue {
   /** Dot path of the chart's image map, e.g. `backend.image`. */
@@ -354,14 +354,7 @@ export class Helm {
     const r = await this.run(args, timeoutMs + 60_000, true)
     if (r.exitCode === 0) return 'removed'
     if (RELEASE_NOT_FOUND.test(r.stderr)) return 'absent'
-    throw new ToolError(
-      this.path,
-      args,
-      r.exitCode,
-      lastLines(r.stderr || r.stdout),
-      false,
-      timeoutMs
-    )
+    throw ToolError.of(this.path, args, r, timeoutMs)
   }
 
   /** Every release in any namespace whose labels match `selector` (Helm 3.13 and later). */

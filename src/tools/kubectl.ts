@@ -1,6 +1,5 @@
 // kubectl: the argv of each command and the objects it reads back.
 import {
-  lastLines,
   parseJsonOutput,
   run,
   runJson,
@@ -172,14 +171,7 @@ export class Kubectl {
     })
     if (r.exitCode === 0) return 'created'
     if (ALREADY_EXISTS.test(r.stderr)) return 'exists'
-    throw new ToolError(
-      this.path,
-      args,
-      r.exitCode,
-      lastLines(r.stderr || r.stdout),
-      false,
-      timeoutMs
-    )
+    throw ToolError.of(this.path, args, r, timeoutMs)
   }
 
   /** Sets (`value`) and removes (`null`) labels of one object. */
