@@ -3068,6 +3068,16 @@ const id = {
     push: (image) => `push-${image.name.replace(/[^a-z0-9]+/g, '-')}`
 };
 /**
+ * When the built images go to `registry`: an existing cluster pulls them from it, so each build
+ * pushes (`at-build`, nothing is loaded); on minikube they are loaded as ever, and pushed once
+ * the preview is healthy (`when-healthy`). Undefined: no registry, or no images.
+ */
+function registryPush(inputs) {
+    if (inputs.registry === '' || inputs.images.length === 0)
+        return undefined;
+    return inputs.cluster === 'existing' ? 'at-build' : 'when-healthy';
+}
+/**
  * What this run does: `mode: sweep` sweeps; a closed pull request (merged or not) takes its
  * preview down; anything else deploys one.
  */
@@ -3093,13 +3103,12 @@ function planRows(inputs, found, mode = 'preview') {
     const autoIngress = inputs.addons.auto && deploying;
     // Built against the cluster's Docker with docker-env; otherwise while the cluster starts.
     const dockerEnv = inputs.imageLoad === 'docker-env';
-    const registry = inputs.registry !== '' && inputs.images.length > 0;
+    const push = registryPush(inputs);
+    const registry = push !== undefined;
     // Neither user nor password: a registry that takes anonymous pushes, no login.
     const login = registry && (inputs.registryUsername !== '' || inputs.registryPassword !== '');
-    // An existing cluster pulls the images from the registry: each build pushes, nothing is loaded.
-    const pushAtBuild = registry && !minikube;
-    // On minikube the images are loaded as ever, and pushed once the preview is healthy.
-    const pushWhenHealthy = registry && minikube;
+    const pushAtBuild = push === 'at-build';
+    const pushWhenHealthy = push === 'when-healthy';
     const verified = deploying ? VERIFICATION : [];
     const images = inputs.images.flatMap((image) => [
         {
@@ -4823,14 +4832,6 @@ class RunContext {
     imageReference(name) {
         return `${name}:${this.found.imageTag}`;
     }
-    /** An existing cluster pulls the images from `registry`: each build pushes its image. */
-    pushesAtBuild() {
-        return this.inputs.registry !== '' && this.inputs.cluster === 'existing';
-    }
-    /** On minikube the images are loaded, and pushed to `registry` once the preview is healthy. */
-    pushesWhenHealthy() {
-        return this.inputs.registry !== '' && this.inputs.cluster === 'minikube';
-    }
     /** Whether anything has failed so far, or what was deployed shows anything wrong. */
     troubled(results) {
         return (results.some((s) => s.status === 'failure') ||
@@ -6015,6 +6016,7 @@ function describeFailure(reference, exitCode, p) {
 
 
 
+
 const BUILD_TIMEOUT_MS = 30 * 60_000;
 const images_LOAD_TIMEOUT_MS = 15 * 60_000;
 /** Where tarballs and buildx metadata of this run's images go. */
@@ -6044,7 +6046,7 @@ async function buildImage(run, image, log) {
     const cache = usableCache(setup.cache, image.name);
     const reference = run.imageReference(image.name);
     // An existing cluster pulls from the registry: the build pushes `<registry>/<name>:<tag>`.
-    const pushTo = run.pushesAtBuild()
+    const pushTo = registryPush(run.inputs) === 'at-build'
         ? pushedReference(run.inputs.registry, image.name, run.found.imageTag)
         : undefined;
     const info = {
@@ -6213,7 +6215,7 @@ async function loadImage(run, image, log) {
         info.delivery = 'loaded';
         // The cluster has it now; the tarball would only fill the runner's disk, unless the push
         // once the preview is healthy reads it (and removes it then).
-        if (info.tarball && !run.pushesWhenHealthy())
+        if (info.tarball && registryPush(run.inputs) !== 'when-healthy')
             (0,external_node_fs_.rmSync)(info.tarball, { force: true });
     }
     info.loadMs = Date.now() - started;

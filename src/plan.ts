@@ -70,6 +70,16 @@ export const id = {
 }
 
 /**
+ * When the built images go to `registry`: an existing cluster pulls them from it, so each build
+ * pushes (`at-build`, nothing is loaded); on minikube they are loaded as ever, and pushed once
+ * the preview is healthy (`when-healthy`). Undefined: no registry, or no images.
+ */
+export function registryPush(inputs: Inputs): 'at-build' | 'when-healthy' | undefined {
+  if (inputs.registry === '' || inputs.images.length === 0) return undefined
+  return inputs.cluster === 'existing' ? 'at-build' : 'when-healthy'
+}
+
+/**
  * What this run does: `mode: sweep` sweeps; a closed pull request (merged or not) takes its
  * preview down; anything else deploys one.
  */
@@ -106,13 +116,12 @@ export function planRows(inputs: Inputs, found: Discovered, mode: Mode = 'previe
   const autoIngress = inputs.addons.auto && deploying
   // Built against the cluster's Docker with docker-env; otherwise while the cluster starts.
   const dockerEnv = inputs.imageLoad === 'docker-env'
-  const registry = inputs.registry !== '' && inputs.images.length > 0
+  const push = registryPush(inputs)
+  const registry = push !== undefined
   // Neither user nor password: a registry that takes anonymous pushes, no login.
   const login = registry && (inputs.registryUsername !== '' || inputs.registryPassword !== '')
-  // An existing cluster pulls the images from the registry: each build pushes, nothing is loaded.
-  const pushAtBuild = registry && !minikube
-  // On minikube the images are loaded as ever, and pushed once the preview is healthy.
-  const pushWhenHealthy = registry && minikube
+  const pushAtBuild = push === 'at-build'
+  const pushWhenHealthy = push === 'when-healthy'
   const verified = deploying ? VERIFICATION : []
   const images = inputs.images.flatMap((image): Row[] => [
     {

@@ -140,16 +140,6 @@ export class RunContext {
     return `${name}:${this.found.imageTag}`
   }
 
-  /** An existing cluster pulls the images from `registry`: each build pushes its image. */
-  pushesAtBuild(): boolean {
-    return this.inputs.registry !== '' && this.inputs.cluster === 'existing'
-  }
-
-  /** On minikube the images are loaded, and pushed to `registry` once the preview is healthy. */
-  pushesWhenHealthy(): boolean {
-    return this.inputs.registry !== '' && this.inputs.cluster === 'minikube'
-  }
-
   /** Whether anything has failed so far, or what was deployed shows anything wrong. */
   troubled(results: readonly StepResult[]): boolean {
     return (

@@ -15,6 +15,7 @@ import { buildSetup, type BuildSetup } from '../images/builder.js'
 import { cacheArgs, cacheScope, localCacheDir, type BuildCache } from '../images/cache.js'
 import { describeFailure, parseBuildOutput, type BuildProgress } from '../images/progress.js'
 import type { ImageSpec } from '../inputs.js'
+import { registryPush } from '../plan.js'
 import type { ImageInfo } from '../model.js'
 import type { RunContext } from '../run.js'
 import type { StepLog } from '../schedule.js'
@@ -57,9 +58,10 @@ export async function buildImage(run: RunContext, image: ImageSpec, log: StepLog
   const cache = usableCache(setup.cache, image.name)
   const reference = run.imageReference(image.name)
   // An existing cluster pulls from the registry: the build pushes `<registry>/<name>:<tag>`.
-  const pushTo = run.pushesAtBuild()
-    ? pushedReference(run.inputs.registry, image.name, run.found.imageTag)
-    : undefined
+  const pushTo =
+    registryPush(run.inputs) === 'at-build'
+      ? pushedReference(run.inputs.registry, image.name, run.found.imageTag)
+      : undefined
   const info: ImageInfo = {
     name: image.name,
     reference,
@@ -234,7 +236,8 @@ export async function loadImage(run: RunContext, image: ImageSpec, log: StepLog)
     info.delivery = 'loaded'
     // The cluster has it now; the tarball would only fill the runner's disk, unless the push
     // once the preview is healthy reads it (and removes it then).
-    if (info.tarball && !run.pushesWhenHealthy()) rmSync(info.tarball, { force: true })
+    if (info.tarball && registryPush(run.inputs) !== 'when-healthy')
+      rmSync(info.tarball, { force: true })
   }
   info.loadMs = Date.now() - started
 }
