@@ -7048,13 +7048,16 @@ async function runHealthChecks(checks, opts) {
 
 
 const TEARDOWN_TIMEOUT_MS = 5 * 60_000;
-/** What labels a preview: the repository, pull request, head commit and expiry (renewed now). */
-function previewFacts(run, now = Date.now()) {
+/**
+ * What labels a preview: the repository, pull request, head commit and expiry, renewed from the
+ * start of this run, so that the namespace and the release carry the same one.
+ */
+function previewFacts(run) {
     return {
         repository: run.facts.repository ?? '',
         pullRequest: run.facts.pullRequest,
         sha: run.facts.commit,
-        expiresAt: expiresAt(now, run.inputs.ttlMs)
+        expiresAt: expiresAt(run.startedAt, run.inputs.ttlMs)
     };
 }
 /** The release's labels, when its helm can carry them (3.13 and later) and the cluster is shared. */
@@ -7163,7 +7166,8 @@ async function endDeployment(run, log, results) {
     const id = run.preview.deploymentId;
     if (!t || id === undefined)
         return NOT_NEEDED;
-    const healthy = !run.troubled(results) && results.every((r) => r.status !== 'skipped');
+    // A skipped step always follows a failed one, which troubled() counts.
+    const healthy = !run.troubled(results);
     const failed = results.find((r) => r.status === 'failure');
     const finished = await finishDeployment({
         ...t,

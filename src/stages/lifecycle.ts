@@ -22,13 +22,16 @@ import { runHealthChecks } from '../verify/http.js'
 
 const TEARDOWN_TIMEOUT_MS = 5 * 60_000
 
-/** What labels a preview: the repository, pull request, head commit and expiry (renewed now). */
-export function previewFacts(run: RunContext, now = Date.now()): PreviewFacts {
+/**
+ * What labels a preview: the repository, pull request, head commit and expiry, renewed from the
+ * start of this run, so that the namespace and the release carry the same one.
+ */
+export function previewFacts(run: RunContext): PreviewFacts {
   return {
     repository: run.facts.repository ?? '',
     pullRequest: run.facts.pullRequest,
     sha: run.facts.commit,
-    expiresAt: expiresAt(now, run.inputs.ttlMs)
+    expiresAt: expiresAt(run.startedAt, run.inputs.ttlMs)
   }
 }
 
@@ -145,7 +148,8 @@ export async function endDeployment(
   const t = target(run)
   const id = run.preview.deploymentId
   if (!t || id === undefined) return NOT_NEEDED
-  const healthy = !run.troubled(results) && results.every((r) => r.status !== 'skipped')
+  // A skipped step always follows a failed one, which troubled() counts.
+  const healthy = !run.troubled(results)
   const failed = results.find((r) => r.status === 'failure')
   const finished = await finishDeployment({
     ...t,
