@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/real/**/*.test.ts'],
-    globalSetup: ['test/setup/node24.ts', 'test/setup/docker.ts'],
+    globalSetup: ['test/setup/tmp.ts', 'test/setup/node24.ts', 'test/setup/docker.ts'],
     fileParallelism: false,
     testTimeout: 600_000,
     hookTimeout: 3_600_000
