@@ -2984,9 +2984,12 @@ function discover(inputs, workspace, commit) {
         release,
         imageTag,
         commit,
-        commentHeader: inputs.commentHeader ||
-            (release ? `${release}/${inputs.namespace}` : `minikube/${inputs.namespace}`)
+        commentHeader: inputs.commentHeader || defaultCommentHeader(release, inputs.namespace)
     };
+}
+/** The comment's header when input `comment-header` is empty: `<release>/<namespace>`. */
+function defaultCommentHeader(release, namespace) {
+    return release ? `${release}/${namespace}` : `minikube/${namespace}`;
 }
 /**
  * The inputs with the defaults that depend on the event: with `cluster: existing` on a pull
@@ -6387,6 +6390,7 @@ async function teardown(helm, kubectl, o) {
 ;// CONCATENATED MODULE: ./src/lifecycle/sweep.ts
 
 
+
 // Helm's own rule for release names. An annotation is anyone's text: one that is not a release
 // name (`--kube-context=prod`) must never reach helm's argv.
 const RELEASE_NAME = /^(?=.{1,53}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
@@ -6437,12 +6441,12 @@ function decideSweep(previews, prState, nowMs) {
     for (const preview of previews) {
         const { expiresAt, pullRequest } = preview;
         if (expiresAt !== undefined && expiresAt * 1000 <= nowMs) {
-            out.remove.push({ preview, reason: `expired at ${when(expiresAt)}` });
+            out.remove.push({ preview, reason: `expired at ${when(expiresAt)}`, cause: 'expired' });
             continue;
         }
         const state = pullRequest === undefined ? undefined : prState(pullRequest);
         if (state === 'closed') {
-            out.remove.push({ preview, reason: `pull request #${pullRequest} closed` });
+            out.remove.push({ preview, reason: `pull request #${pullRequest} closed`, cause: 'closed' });
             continue;
         }
         const expiry = expiresAt === undefined ? 'never expires' : `expires at ${when(expiresAt)}`;
@@ -6458,12 +6462,18 @@ function decideSweep(previews, prState, nowMs) {
 /**
  * Removes the previews `decideSweep` chose, each through `teardown`. A namespace that also holds
  * a preview being kept stays (only the release goes). One that fails does not stop the others:
- * it is named in `left` with the error.
+ * it is named in `left` with the error; `gone` are the entries removed whole.
  */
 async function removePreviews(helm, kubectl, decision, o) {
-    const out = { removed: [], left: [], failed: [] };
+    const out = {
+        removed: [],
+        left: [],
+        failed: [],
+        gone: []
+    };
     const inUse = new Set(decision.keep.map((k) => k.preview.namespace));
-    for (const { preview: p } of decision.remove) {
+    for (const entry of decision.remove) {
+        const p = entry.preview;
         try {
             const r = await teardown(helm, kubectl, {
                 ...o,
@@ -6473,10 +6483,11 @@ async function removePreviews(helm, kubectl, decision, o) {
             });
             out.removed.push(...r.removed);
             out.left.push(...r.left);
+            out.gone.push(entry);
         }
         catch (err) {
             const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`;
-            const failure = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+            const failure = `${what}: ${errorMessage(err)}`;
             out.left.push(failure);
             out.failed.push(failure);
         }
@@ -7047,6 +7058,8 @@ async function runHealthChecks(checks, opts) {
 
 
 
+
+
 const TEARDOWN_TIMEOUT_MS = 5 * 60_000;
 /**
  * What labels a preview: the repository, pull request, head commit and expiry, renewed from the
@@ -7264,6 +7277,7 @@ async function sweep(run, log) {
         log.info(`remove ${describe(e)}`);
     for (const e of decision.keep)
         log.info(`keep ${describe(e)}`);
+    await tellPullRequests(run, log, removal.gone);
     const failed = removal.failed;
     log.info(`removed ${decision.remove.length}, kept ${decision.keep.length} in ${formatMs(Date.now() - run.startedAt)}`);
     if (failed.length > 0)
@@ -7273,6 +7287,62 @@ function describe(e) {
     const p = e.preview;
     const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`;
     return `${what}${p.pullRequest !== undefined ? ` (#${p.pullRequest})` : ''}: ${e.reason}`;
+}
+/**
+ * The pull requests of the swept previews, as on close: their comment (the one with this run's
+ * `comment-header`, or the preview's default header) now says the preview was removed, when and
+ * why, and with `environment` set their deployments are marked inactive. A preview with no pull
+ * request recorded has neither. Best effort: GitHub's refusals are warnings.
+ */
+async function tellPullRequests(run, log, gone) {
+    const github = run.github();
+    const repo = run.facts.repository;
+    if (!github || !repo)
+        return;
+    const i = run.inputs;
+    const removedAt = new Date();
+    for (const { preview: p, cause } of gone) {
+        const pr = p.pullRequest;
+        if (pr === undefined)
+            continue;
+        if (i.comment !== 'never') {
+            const result = await markPreviewRemoved({
+                token: i.githubToken,
+                github,
+                repo,
+                pr,
+                header: i.commentHeader || defaultCommentHeader(p.release, p.namespace),
+                removedAt,
+                reason: cause ?? 'closed',
+                release: p.release,
+                namespace: p.namespace,
+                runUrl: run.facts.runUrl
+            });
+            if (!result.ok)
+                core/* warning */.$e(result.warning);
+            else if (result.action !== 'none') {
+                log.info(`the comment on pull request #${pr} now says the preview was removed`);
+                (run.preview.removed ??= []).push(`the comment on pull request #${pr}, rewritten`);
+            }
+        }
+        if (i.environment === '')
+            continue;
+        const result = await deactivateDeployments({
+            github,
+            repo,
+            environment: i.environment,
+            preview: { pr, namespace: p.namespace, release: p.release },
+            logUrl: run.facts.runUrl
+        });
+        if (!result.ok) {
+            core/* warning */.$e(result.warning);
+            continue;
+        }
+        if (result.deactivated.length > 0) {
+            log.info(`marked ${result.deactivated.length} deployment(s) of pull request #${pr} inactive: ${result.deactivated.join(', ')}`);
+            (run.preview.removed ??= []).push(`${result.deactivated.length} GitHub deployment(s) of pull request #${pr}`);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/stages/registry.ts

@@ -140,10 +140,13 @@ export function discover(
     release,
     imageTag,
     commit,
-    commentHeader:
-      inputs.commentHeader ||
-      (release ? `${release}/${inputs.namespace}` : `minikube/${inputs.namespace}`)
+    commentHeader: inputs.commentHeader || defaultCommentHeader(release, inputs.namespace)
   }
+}
+
+/** The comment's header when input `comment-header` is empty: `<release>/<namespace>`. */
+export function defaultCommentHeader(release: string | undefined, namespace: string): string {
+  return release ? `${release}/${namespace}` : `minikube/${namespace}`
 }
 
 /** What the run's event tells about defaults: from `GITHUB_EVENT_NAME`, its payload, `GITHUB_ACTOR`. */

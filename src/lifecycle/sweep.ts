@@ -9,6 +9,7 @@ import {
   factsFromLabels,
   repositorySelector
 } from './labels.js'
+import { errorMessage } from '../text.js'
 import { teardown, type Removal } from './teardown.js'
 
 export interface Preview {
@@ -76,6 +77,8 @@ export interface SweepEntry {
   preview: Preview
   /** `expired at 2026-12-01T12:00:00Z`, `pull request #7 closed`, `open and fresh …`. */
   reason: string
+  /** Why a preview goes: its expiry passed, or its pull request closed. Unset on one kept. */
+  cause?: 'expired' | 'closed'
 }
 
 export interface SweepDecision {
@@ -100,12 +103,12 @@ export function decideSweep(
   for (const preview of previews) {
     const { expiresAt, pullRequest } = preview
     if (expiresAt !== undefined && expiresAt * 1000 <= nowMs) {
-      out.remove.push({ preview, reason: `expired at ${when(expiresAt)}` })
+      out.remove.push({ preview, reason: `expired at ${when(expiresAt)}`, cause: 'expired' })
       continue
     }
     const state = pullRequest === undefined ? undefined : prState(pullRequest)
     if (state === 'closed') {
-      out.remove.push({ preview, reason: `pull request #${pullRequest} closed` })
+      out.remove.push({ preview, reason: `pull request #${pullRequest} closed`, cause: 'closed' })
       continue
     }
     const expiry = expiresAt === undefined ? 'never expires' : `expires at ${when(expiresAt)}`
@@ -123,17 +126,23 @@ export function decideSweep(
 /**
  * Removes the previews `decideSweep` chose, each through `teardown`. A namespace that also holds
  * a preview being kept stays (only the release goes). One that fails does not stop the others:
- * it is named in `left` with the error.
+ * it is named in `left` with the error; `gone` are the entries removed whole.
  */
 export async function removePreviews(
   helm: Helm,
   kubectl: Kubectl,
   decision: SweepDecision,
   o: { repository: string; timeoutMs: number }
-): Promise<Removal & { failed: string[] }> {
-  const out: Removal & { failed: string[] } = { removed: [], left: [], failed: [] }
+): Promise<Removal & { failed: string[]; gone: SweepEntry[] }> {
+  const out: Removal & { failed: string[]; gone: SweepEntry[] } = {
+    removed: [],
+    left: [],
+    failed: [],
+    gone: []
+  }
   const inUse = new Set(decision.keep.map((k) => k.preview.namespace))
-  for (const { preview: p } of decision.remove) {
+  for (const entry of decision.remove) {
+    const p = entry.preview
     try {
       const r = await teardown(helm, kubectl, {
         ...o,
@@ -143,9 +152,10 @@ export async function removePreviews(
       })
       out.removed.push(...r.removed)
       out.left.push(...r.left)
+      out.gone.push(entry)
     } catch (err) {
       const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`
-      const failure = `${what}: ${err instanceof Error ? err.message : String(err)}`
+      const failure = `${what}: ${errorMessage(err)}`
       out.left.push(failure)
       out.failed.push(failure)
     }

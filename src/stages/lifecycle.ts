@@ -1,6 +1,7 @@
 // The lifecycle stage: a preview's namespace, its URL check and GitHub deployment, its teardown
 // when the pull request closes, and the sweep of expired and closed previews.
 import * as core from '@actions/core'
+import { defaultCommentHeader } from '../discover.js'
 import { expiresAt, type PreviewFacts } from '../lifecycle/labels.js'
 import { ensureNamespace } from '../lifecycle/namespace.js'
 import { decideSweep, listPreviews, removePreviews, type SweepEntry } from '../lifecycle/sweep.js'
@@ -13,6 +14,7 @@ import {
   startDeployment,
   type DeploymentTarget
 } from '../report/deployment.js'
+import { markPreviewRemoved } from '../report/comment.js'
 import { pullRequestStates } from '../report/github.js'
 import type { RunContext } from '../run.js'
 import { NOT_NEEDED, type StepLog } from '../schedule.js'
@@ -246,6 +248,7 @@ export async function sweep(run: RunContext, log: StepLog): Promise<void> {
   run.preview.left = removal.left
   for (const e of decision.remove) log.info(`remove ${describe(e)}`)
   for (const e of decision.keep) log.info(`keep ${describe(e)}`)
+  await tellPullRequests(run, log, removal.gone)
   const failed = removal.failed
   log.info(
     `removed ${decision.remove.length}, kept ${decision.keep.length} in ${formatMs(Date.now() - run.startedAt)}`
@@ -257,4 +260,65 @@ function describe(e: SweepEntry): string {
   const p = e.preview
   const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`
   return `${what}${p.pullRequest !== undefined ? ` (#${p.pullRequest})` : ''}: ${e.reason}`
+}
+
+/**
+ * The pull requests of the swept previews, as on close: their comment (the one with this run's
+ * `comment-header`, or the preview's default header) now says the preview was removed, when and
+ * why, and with `environment` set their deployments are marked inactive. A preview with no pull
+ * request recorded has neither. Best effort: GitHub's refusals are warnings.
+ */
+async function tellPullRequests(
+  run: RunContext,
+  log: StepLog,
+  gone: readonly SweepEntry[]
+): Promise<void> {
+  const github = run.github()
+  const repo = run.facts.repository
+  if (!github || !repo) return
+  const i = run.inputs
+  const removedAt = new Date()
+  for (const { preview: p, cause } of gone) {
+    const pr = p.pullRequest
+    if (pr === undefined) continue
+    if (i.comment !== 'never') {
+      const result = await markPreviewRemoved({
+        token: i.githubToken,
+        github,
+        repo,
+        pr,
+        header: i.commentHeader || defaultCommentHeader(p.release, p.namespace),
+        removedAt,
+        reason: cause ?? 'closed',
+        release: p.release,
+        namespace: p.namespace,
+        runUrl: run.facts.runUrl
+      })
+      if (!result.ok) core.warning(result.warning)
+      else if (result.action !== 'none') {
+        log.info(`the comment on pull request #${pr} now says the preview was removed`)
+        ;(run.preview.removed ??= []).push(`the comment on pull request #${pr}, rewritten`)
+      }
+    }
+    if (i.environment === '') continue
+    const result = await deactivateDeployments({
+      github,
+      repo,
+      environment: i.environment,
+      preview: { pr, namespace: p.namespace, release: p.release },
+      logUrl: run.facts.runUrl
+    })
+    if (!result.ok) {
+      core.warning(result.warning)
+      continue
+    }
+    if (result.deactivated.length > 0) {
+      log.info(
+        `marked ${result.deactivated.length} deployment(s) of pull request #${pr} inactive: ${result.deactivated.join(', ')}`
+      )
+      ;(run.preview.removed ??= []).push(
+        `${result.deactivated.length} GitHub deployment(s) of pull request #${pr}`
+      )
+    }
+  }
 }

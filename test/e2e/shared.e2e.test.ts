@@ -433,17 +433,26 @@ describe('a namespace the action did not create', () => {
 describe('mode: sweep', () => {
   const SWEPT = 'octo/sweep'
 
-  it('removes the expired preview and the one whose pull request is closed, keeps the fresh one, and lists both', async () => {
+  it('removes the expired preview and the one whose pull request is closed, keeps the fresh one, lists both, and tells the pull requests', async () => {
     github.setPull(SWEPT, 21, { state: 'open' })
     github.setPull(SWEPT, 22, { state: 'open' })
     github.setPull(SWEPT, 23, { state: 'closed', merged: true })
+    const before = new Map<number, { comment: { id: number; body: string }; deployment: number }>()
     for (const number of [21, 22, 23]) {
+      const head = sha(String(number % 10))
       const { main } = await run(
-        { ...previewInputs(), ttl: '1h', comment: 'never', environment: '' },
-        { action: 'opened', number, head: sha(String(number % 10)) },
+        { ...previewInputs(), ttl: '1h' },
+        { action: 'opened', number, head },
         SWEPT
       )
       expect(main.exitCode, main.stdout).toBe(0)
+      const [comment] = ours(SWEPT, number)
+      const [deployment] = deploymentsOf(SWEPT, head)
+      expect(latestState(deployment!.id)).toBe('success')
+      before.set(number, {
+        comment: { id: comment!.id, body: comment!.body },
+        deployment: deployment!.id
+      })
     }
     // Each preview carries its expiry: an hour from its deploy, in epoch seconds.
     for (const ns of ['pr-21', 'pr-22', 'pr-23']) {
@@ -472,7 +481,7 @@ describe('mode: sweep', () => {
     ])
     expect(releaseLabels('pr-21')['minikube-preview/expires']).toBe(past)
 
-    const { main, report } = await run({ mode: 'sweep' }, undefined, SWEPT)
+    const { main, report } = await run({ mode: 'sweep', environment: 'preview' }, undefined, SWEPT)
     expect(main.exitCode, main.stdout).toBe(0)
     expect(main.outputs['status']).toBe('swept')
     expect(namespaceRemoved('pr-21')).toBe(true)
@@ -491,5 +500,32 @@ describe('mode: sweep', () => {
     for (const text of [main.stdout, main.summary])
       for (const ns of ['pr-21', 'pr-22', 'pr-23']) expect(text, ns).toContain(ns)
     expect(report.steps.map((s) => s.id)).toContain('sweep')
+
+    // The swept pull requests' own comments now say the preview was removed, when and why; their
+    // deployments are inactive. The kept preview's comment and deployment are as they were.
+    for (const [number, why] of [
+      [21, /expired/],
+      [23, /closed/]
+    ] as const) {
+      const comments = ours(SWEPT, number)
+      expect(
+        comments.map((c) => c.id),
+        `#${number}`
+      ).toEqual([before.get(number)!.comment.id])
+      expect(firstVisibleLine(comments[0]!.body)).toMatch(/preview removed/i)
+      expect(comments[0]!.body).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/)
+      expect(comments[0]!.body).toMatch(why)
+      expect(latestState(before.get(number)!.deployment), `#${number}`).toBe('inactive')
+    }
+    expect(ours(SWEPT, 22).map((c) => [c.id, c.body])).toEqual([
+      [before.get(22)!.comment.id, before.get(22)!.comment.body]
+    ])
+    expect(latestState(before.get(22)!.deployment)).toBe('success')
+    expect(report.preview?.removed).toEqual(
+      expect.arrayContaining([
+        'the comment on pull request #21, rewritten',
+        '1 GitHub deployment(s) of pull request #23'
+      ])
+    )
   })
 })

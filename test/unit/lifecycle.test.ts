@@ -234,10 +234,10 @@ describe('sweep decision', () => {
   const states: Record<number, PullRequestState> = { 1: 'open', 2: 'closed', 3: 'unknown' }
 
   test.each([
-    [{ pullRequest: 1, expiresAt: s - 60 }, 'remove', 'expired at 2026-12-01T11:59:00Z'],
-    [{ pullRequest: 1, expiresAt: s }, 'remove', 'expired at 2026-12-01T12:00:00Z'],
-    [{ pullRequest: 2, expiresAt: s + 60 }, 'remove', 'pull request #2 closed'],
-    [{ pullRequest: 2 }, 'remove', 'pull request #2 closed'],
+    [{ pullRequest: 1, expiresAt: s - 60 }, 'remove', 'expired at 2026-12-01T11:59:00Z', 'expired'],
+    [{ pullRequest: 1, expiresAt: s }, 'remove', 'expired at 2026-12-01T12:00:00Z', 'expired'],
+    [{ pullRequest: 2, expiresAt: s + 60 }, 'remove', 'pull request #2 closed', 'closed'],
+    [{ pullRequest: 2 }, 'remove', 'pull request #2 closed', 'closed'],
     [
       { pullRequest: 1, expiresAt: s + 3600 },
       'keep',
@@ -246,10 +246,11 @@ describe('sweep decision', () => {
     [{ pullRequest: 1 }, 'keep', 'open and fresh: pull request #1 open, never expires'],
     [{ pullRequest: 3 }, 'keep', 'pull request #3: state unknown, never expires'],
     [{}, 'keep', 'no pull request recorded, never expires'],
-    [{ expiresAt: s - 1 }, 'remove', 'expired at 2026-12-01T11:59:59Z']
-  ] as const)('%j → %s (%s)', (facts, verdict, reason) => {
+    [{ expiresAt: s - 1 }, 'remove', 'expired at 2026-12-01T11:59:59Z', 'expired']
+  ] as const)('%j → %s (%s)', (facts, verdict, reason, cause?: 'expired' | 'closed') => {
     const d = decideSweep([preview(facts)], (n) => states[n] ?? 'unknown', now)
-    expect(d[verdict]).toEqual([{ preview: preview(facts), reason }])
+    // What goes says why (the pull request's comment is rewritten with it); what stays has no cause.
+    expect(d[verdict]).toEqual([{ preview: preview(facts), reason, ...(cause ? { cause } : {}) }])
     expect(d[verdict === 'remove' ? 'keep' : 'remove']).toEqual([])
   })
 
