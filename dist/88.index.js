@@ -2564,6 +2564,16 @@ function loginChecks(i) {
         return [`input 'registry-password' needs input 'registry-username': docker login takes both`];
     return [];
 }
+/**
+ * Inputs that are valid but do nothing in this combination: warned about, never refused (one
+ * workflow may serve a minikube job and a shared-cluster job with the same inputs).
+ */
+function unusedInputs(i) {
+    const notes = [];
+    if (i.cluster === 'minikube' && i.ttlMs !== undefined)
+        notes.push(`input 'ttl' has no effect with 'cluster: minikube': the cluster goes with the job; an expiry is written on previews with 'cluster: existing'`);
+    return notes;
+}
 /** Problems no single input has: inputs that need or exclude each other. */
 function crossChecks(i) {
     const problems = [];
@@ -9153,6 +9163,8 @@ async function main_run(env = process.env) {
     }
     // Everything the inputs hold is read; no program this run starts (tar included) gets them.
     dropInputsFromEnvironment(process.env);
+    for (const note of unusedInputs(inputs))
+        core/* warning */.$e(note);
     const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-');
     const mode = runMode(inputs, facts);
     const ctx = new RunContext(inputs, found, facts, environment(env, slug), startedAt, mode);

@@ -591,6 +591,19 @@ function loginChecks(i: Inputs): string[] {
   return []
 }
 
+/**
+ * Inputs that are valid but do nothing in this combination: warned about, never refused (one
+ * workflow may serve a minikube job and a shared-cluster job with the same inputs).
+ */
+export function unusedInputs(i: Inputs): string[] {
+  const notes: string[] = []
+  if (i.cluster === 'minikube' && i.ttlMs !== undefined)
+    notes.push(
+      `input 'ttl' has no effect with 'cluster: minikube': the cluster goes with the job; an expiry is written on previews with 'cluster: existing'`
+    )
+  return notes
+}
+
 /** Problems no single input has: inputs that need or exclude each other. */
 function crossChecks(i: Inputs): string[] {
   const problems: string[] = []

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { discover, withEventDefaults, type Discovered } from './discover.js'
 import { maskSecrets } from './deploy/values.js'
-import { InputErrors, parseInputs, type Inputs } from './inputs.js'
+import { InputErrors, parseInputs, unusedInputs, type Inputs } from './inputs.js'
 import { buildPlan, runMode } from './plan.js'
 import { registerSecret, redact } from './redact.js'
 import { isPullRequestEvent, type Mode, type RunFacts, type StepResult } from './model.js'
@@ -101,6 +101,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
   // Everything the inputs hold is read; no program this run starts (tar included) gets them.
   dropInputsFromEnvironment(process.env)
+  for (const note of unusedInputs(inputs)) core.warning(note)
 
   const slug = found.commentHeader.replace(/[^A-Za-z0-9._-]+/g, '-')
   const mode = runMode(inputs, facts)

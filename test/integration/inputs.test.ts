@@ -223,6 +223,21 @@ describe('the preview inputs refused through the bundled action', () => {
   })
 })
 
+/** A helm and kubectl that deploy `web` into `ns`, healthy. */
+const deployed = (ns: string): FakeToolRules => ({
+  helm: [
+    { match: ['template'], stdout: manifest(['web'], false) },
+    { match: ['upgrade'], stdout: 'Release "web" has been upgraded.\n' },
+    {
+      match: ['status', '--output'],
+      stdout: JSON.stringify({ name: 'web', version: 1, info: { status: 'deployed' } })
+    },
+    { match: ['get', 'manifest'], stdout: manifest(['web'], false) },
+    { match: ['get', 'hooks'], stdout: '' }
+  ],
+  kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList(ns, ['web']) }]
+})
+
 describe('the namespace of a pull request on an existing cluster', () => {
   function pullRequest(runner: Runner, number: number): Record<string, string> {
     const event = join(runner.root, 'event.json')
@@ -236,19 +251,6 @@ describe('the namespace of a pull request on an existing cluster', () => {
     )
     return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event }
   }
-  const deployed = (ns: string): FakeToolRules => ({
-    helm: [
-      { match: ['template'], stdout: manifest(['web'], false) },
-      { match: ['upgrade'], stdout: 'Release "web" has been upgraded.\n' },
-      {
-        match: ['status', '--output'],
-        stdout: JSON.stringify({ name: 'web', version: 1, info: { status: 'deployed' } })
-      },
-      { match: ['get', 'manifest'], stdout: manifest(['web'], false) },
-      { match: ['get', 'hooks'], stdout: '' }
-    ],
-    kubectl: [{ match: ['get', /^deployments,/], stdout: healthyList(ns, ['web']) }]
-  })
 
   it.each([
     ['is pr-<number> when no namespace is given', {}, 'pr-7'],
@@ -276,11 +278,40 @@ describe('the namespace of a pull request on an existing cluster', () => {
   it('stays preview on a push', async () => {
     const { runner, tools } = await setup(CHART, deployed('preview'))
     const main = await runStep(runner, {
-      inputs: { ...tools.inputs, cluster: 'existing', comment: 'never', 'stable-for': '0s' },
+      inputs: {
+        ...tools.inputs,
+        cluster: 'existing',
+        comment: 'never',
+        'stable-for': '0s',
+        ttl: '1d'
+      },
       path: tools.path
     })
     expect(main.exitCode, main.stdout).toBe(0)
     expect(main.outputs['namespace']).toBe('preview')
+    // On a shared cluster the expiry is written on the preview: nothing to warn about.
+    expect(main.warnings.join('\n')).not.toContain("input 'ttl'")
+  })
+})
+
+describe('inputs that do nothing in this combination', () => {
+  it("warns that 'ttl' does nothing with cluster: minikube, and deploys", async () => {
+    const { runner, tools } = await setup(CHART, deployed('preview'))
+    const main = await runStep(runner, {
+      inputs: {
+        ...tools.inputs,
+        comment: 'never',
+        'minikube-cache': 'false',
+        'stable-for': '0s',
+        ttl: '1d'
+      },
+      path: tools.path
+    })
+    expect(main.exitCode, main.stdout).toBe(0)
+    expect(main.outputs['status']).toBe('healthy')
+    expect(main.warnings).toEqual([
+      expect.stringContaining("input 'ttl' has no effect with 'cluster: minikube'")
+    ])
   })
 })
 

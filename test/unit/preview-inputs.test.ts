@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { withEventDefaults, type RunEvent } from '../../src/discover.js'
-import { InputErrors, parseInputs, type Inputs } from '../../src/inputs.js'
+import { InputErrors, parseInputs, unusedInputs, type Inputs } from '../../src/inputs.js'
 import { URL_PLACEHOLDERS } from '../../src/lifecycle/url.js'
 import { parseRegistry } from '../../src/parse.js'
 
@@ -246,6 +246,16 @@ describe('the preview inputs', () => {
     expect(problems({ 'wait-timeout': '1d' })).toEqual([
       "input 'wait-timeout' must be a duration such as '90s', '5m' or '1h30m', between 1s and 6h, got '1d'"
     ])
+  })
+})
+
+describe('inputs that do nothing in this combination', () => {
+  it.each([
+    [{ ttl: '1d' }, ["input 'ttl' has no effect with 'cluster: minikube'"]],
+    [{ ttl: '1d', cluster: 'existing' }, []],
+    [{ cluster: 'minikube' }, []]
+  ])('%j → %j', (given, notes) => {
+    expect(unusedInputs(parse(given))).toEqual(notes.map((n) => expect.stringContaining(n)))
   })
 })
 
