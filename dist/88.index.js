@@ -3712,6 +3712,11 @@ function fine(status) {
     return status === 'healthy' || status === 'removed' || status === 'swept';
 }
 /** What a teardown or a sweep did: what went, what stayed, and why. */
+/** One preview a sweep removed or kept: `release web in pr-7 (pull request 7): expired at …`. */
+function describeSwept(e) {
+    const what = e.release ? `release ${e.release} in ${e.namespace}` : `namespace ${e.namespace}`;
+    return `${what}${e.pr !== undefined ? ` (pull request ${e.pr})` : ''}: ${e.reason}`;
+}
 function lifecycleBlock(report) {
     const p = report.preview;
     if (!p || p.mode === 'preview')
@@ -3722,11 +3727,10 @@ function lifecycleBlock(report) {
             .map((x) => `- ${inline(x, 300)}`)
             .join('\n')}${items.length > 50 ? `\n- _… and ${items.length - 50} more_` : ''}`
         : '';
-    const entry = (e) => `${e.release ? `release ${e.release} in ` : 'namespace '}${e.namespace}${e.pr !== undefined ? ` (pull request ${e.pr})` : ''}: ${e.reason}`;
     const blocks = p.mode === 'sweep'
         ? [
-            list('Removed', p.swept?.map(entry)),
-            list('Kept', p.kept?.map(entry)),
+            list('Removed', p.swept?.map(describeSwept)),
+            list('Kept', p.kept?.map(describeSwept)),
             p.swept?.length || p.kept?.length ? '' : 'No preview of this repository on the cluster.'
         ]
         : [list('Removed', p.removed), list('Left in place', p.left)];
@@ -7070,6 +7074,7 @@ async function runHealthChecks(checks, opts) {
 
 
 
+
 const TEARDOWN_TIMEOUT_MS = 5 * 60_000;
 /**
  * What labels a preview: the repository, pull request, head commit and expiry, renewed from the
@@ -7283,20 +7288,15 @@ async function sweep(run, log) {
     });
     run.preview.removed = removal.removed;
     run.preview.left = removal.left;
-    for (const e of decision.remove)
-        log.info(`remove ${describe(e)}`);
-    for (const e of decision.keep)
-        log.info(`keep ${describe(e)}`);
+    for (const e of run.preview.swept)
+        log.info(`remove ${describeSwept(e)}`);
+    for (const e of run.preview.kept)
+        log.info(`keep ${describeSwept(e)}`);
     await tellPullRequests(run, log, removal.gone);
     const failed = removal.failed;
     log.info(`removed ${decision.remove.length}, kept ${decision.keep.length} in ${formatMs(Date.now() - run.startedAt)}`);
     if (failed.length > 0)
         throw new Error(`some previews could not be removed: ${failed.join('; ')}`);
-}
-function describe(e) {
-    const p = e.preview;
-    const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`;
-    return `${what}${p.pullRequest !== undefined ? ` (#${p.pullRequest})` : ''}: ${e.reason}`;
 }
 /**
  * The pull requests of the swept previews, as on close: their comment (the one with this run's

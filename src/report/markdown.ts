@@ -27,6 +27,7 @@ import type {
   Report,
   Status,
   StepResult,
+  SweptPreview,
   Verdict
 } from '../model.js'
 
@@ -116,6 +117,12 @@ function fine(status: Status): boolean {
 }
 
 /** What a teardown or a sweep did: what went, what stayed, and why. */
+/** One preview a sweep removed or kept: `release web in pr-7 (pull request 7): expired at …`. */
+export function describeSwept(e: SweptPreview): string {
+  const what = e.release ? `release ${e.release} in ${e.namespace}` : `namespace ${e.namespace}`
+  return `${what}${e.pr !== undefined ? ` (pull request ${e.pr})` : ''}: ${e.reason}`
+}
+
 function lifecycleBlock(report: Report): string {
   const p = report.preview
   if (!p || p.mode === 'preview') return ''
@@ -126,13 +133,11 @@ function lifecycleBlock(report: Report): string {
           .map((x) => `- ${text(x, 300)}`)
           .join('\n')}${items.length > 50 ? `\n- _… and ${items.length - 50} more_` : ''}`
       : ''
-  const entry = (e: { namespace: string; release?: string; pr?: number; reason: string }) =>
-    `${e.release ? `release ${e.release} in ` : 'namespace '}${e.namespace}${e.pr !== undefined ? ` (pull request ${e.pr})` : ''}: ${e.reason}`
   const blocks =
     p.mode === 'sweep'
       ? [
-          list('Removed', p.swept?.map(entry)),
-          list('Kept', p.kept?.map(entry)),
+          list('Removed', p.swept?.map(describeSwept)),
+          list('Kept', p.kept?.map(describeSwept)),
           p.swept?.length || p.kept?.length ? '' : 'No preview of this repository on the cluster.'
         ]
       : [list('Removed', p.removed), list('Left in place', p.left)]

@@ -15,6 +15,7 @@ import {
   type DeploymentTarget
 } from '../report/deployment.js'
 import { markPreviewRemoved } from '../report/comment.js'
+import { describeSwept } from '../report/markdown.js'
 import { pullRequestStates } from '../report/github.js'
 import type { RunContext } from '../run.js'
 import { NOT_NEEDED, type StepLog } from '../schedule.js'
@@ -246,20 +247,14 @@ export async function sweep(run: RunContext, log: StepLog): Promise<void> {
   })
   run.preview.removed = removal.removed
   run.preview.left = removal.left
-  for (const e of decision.remove) log.info(`remove ${describe(e)}`)
-  for (const e of decision.keep) log.info(`keep ${describe(e)}`)
+  for (const e of run.preview.swept) log.info(`remove ${describeSwept(e)}`)
+  for (const e of run.preview.kept) log.info(`keep ${describeSwept(e)}`)
   await tellPullRequests(run, log, removal.gone)
   const failed = removal.failed
   log.info(
     `removed ${decision.remove.length}, kept ${decision.keep.length} in ${formatMs(Date.now() - run.startedAt)}`
   )
   if (failed.length > 0) throw new Error(`some previews could not be removed: ${failed.join('; ')}`)
-}
-
-function describe(e: SweepEntry): string {
-  const p = e.preview
-  const what = p.release ? `release ${p.release} in ${p.namespace}` : `namespace ${p.namespace}`
-  return `${what}${p.pullRequest !== undefined ? ` (#${p.pullRequest})` : ''}: ${e.reason}`
 }
 
 /**
