@@ -328,15 +328,48 @@ export async function pullRequestState(
   }
 }
 
-/** The state of each of `prs` (each number asked once, in turn), for a sweep over many previews. */
+/** Whether the token can read the repository itself: a 200 for `GET /repos/{owner}/{repo}`. */
+async function repositoryVisible(github: GitHub, repo: string): Promise<boolean> {
+  const slash = repo.indexOf('/')
+  try {
+    await github.call((o) =>
+      o.rest.repos.get({ owner: repo.slice(0, slash), repo: repo.slice(slash + 1) })
+    )
+    return true
+  } catch (err) {
+    if (!(err instanceof GitHubError)) throw err
+    return false
+  }
+}
+
+/**
+ * The state of each of `prs` (each number asked once, in turn), for a sweep over many previews.
+ * GitHub answers 404 for every pull request of a repository the token cannot see, so a 404 counts
+ * as deleted only once the repository itself answered: otherwise each such state is unknown.
+ */
 export async function pullRequestStates(
   github: GitHub,
   repo: string,
   prs: Iterable<number>
 ): Promise<Map<number, PullRequestState>> {
   const states = new Map<number, PullRequestState>()
+  let visible: boolean | undefined
   for (const pr of prs) {
-    if (!states.has(pr)) states.set(pr, await pullRequestState(github, repo, pr))
+    if (states.has(pr)) continue
+    const state = await pullRequestState(github, repo, pr)
+    if (
+      state.state === 'closed' &&
+      state.deleted &&
+      !(visible ??= await repositoryVisible(github, repo))
+    ) {
+      states.set(pr, {
+        state: 'unknown',
+        status: 404,
+        warning: `Could not tell whether PR #${pr} is open: GitHub answers 404 for it and for the repository ${repo} itself, which the token cannot see (input 'github-token'); its preview is kept.`
+      })
+      continue
+    }
+    states.set(pr, state)
   }
   return states
 }

@@ -11,7 +11,7 @@
 //   gh.refuseDeployments(403)                         // a token without `deployments: write`
 //   ... gh.comments('o/r', 7), gh.deployments('o/r'), gh.statuses, gh.requests ... await gh.close()
 //
-// Endpoints: GET/POST /repos/{o}/{r}/issues/{n}/comments, PATCH/DELETE
+// Endpoints: GET /repos/{o}/{r}, GET/POST /repos/{o}/{r}/issues/{n}/comments, PATCH/DELETE
 // /repos/{o}/{r}/issues/comments/{id}, GET /repos/{o}/{r}/commits/{sha}/pulls, GET
 // /repos/{o}/{r}/pulls/{n}, GET/POST /repos/{o}/{r}/deployments (newest first; filters `sha`,
 // `ref`, `task`, `environment`), GET/POST /repos/{o}/{r}/deployments/{id}/statuses (newest
@@ -420,6 +420,10 @@ export async function startGitHubServer(opts: GitHubServerOptions = {}): Promise
     if (m && method === 'GET') {
       return send(res, 200, pulls.get(`${m[1]}@${m[2]}`) ?? [])
     }
+
+    // Every repository is visible to every accepted token; `fail` makes one invisible (404).
+    m = /^\/repos\/([^/]+\/[^/]+)$/.exec(url.pathname)
+    if (m && method === 'GET') return send(res, 200, { full_name: m[1], private: false })
 
     m = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)$/.exec(url.pathname)
     if (m && method === 'GET') {

@@ -92,7 +92,24 @@ describe('pullRequestStates', () => {
     expect(gh.requests.map((r) => r.url)).toEqual([
       '/repos/acme/todo/pulls/7',
       '/repos/acme/todo/pulls/8',
-      '/repos/acme/todo/pulls/9'
+      '/repos/acme/todo/pulls/9',
+      // #9 answered 404: the repository itself is asked once whether it is there.
+      '/repos/acme/todo'
     ])
+  })
+
+  test('a 404 from a repository the token cannot see is unknown, never closed', async () => {
+    gh.setPull(REPO, 7, { state: 'open' })
+    // Another repository's token: GitHub answers 404 for the repository and all its pulls.
+    gh.fail(/^GET \/repos\/acme\/todo(\/pulls\/\d+)?$/, 404, 'Not Found', 100)
+    const states = await pullRequestStates(client(), REPO, [7, 8])
+    for (const n of [7, 8]) {
+      const s = states.get(n)
+      expect(s, `#${n}`).toMatchObject({ state: 'unknown', status: 404 })
+      expect(s?.state === 'unknown' && s.warning).toMatch(
+        new RegExp(`^Could not tell whether PR #${n} is open: .*the repository acme/todo itself`)
+      )
+    }
+    expect(gh.requests.filter((r) => r.url === '/repos/acme/todo')).toHaveLength(1)
   })
 })
