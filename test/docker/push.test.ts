@@ -10,12 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, type Cluster } from '../e2e/cluster.js'
+import { clusterUp, type Cluster, serveTools, type ClusterTools } from '../e2e/cluster.js'
 import { base, docker, engineEnv, registry, removeImages } from './engine.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
 const CHART = join(ROOT, 'test', 'e2e', 'charts', 'app')
 // The builder scripts/docker-up.sh registers: the engine's buildkitd, which may push to the
 // loopback registry over plain HTTP.
@@ -30,7 +27,7 @@ const HEALTHY_SHA = '1234567890abcdef1234567890abcdef12345678'
 const UNHEALTHY_SHA = 'fedcba0987654321fedcba0987654321fedcba09'
 
 let cluster: Cluster
-let tools: ToolServer
+let tools: ClusterTools
 let work: string
 let dockerConfig: string
 /** A repository path of this run alone: nothing read back can be an earlier run's. */
@@ -40,13 +37,7 @@ const runners: Runner[] = []
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-push-${process.pid}`)
-  tools = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM4]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM4 }
-  })
+  tools = await serveTools(cluster.tools)
   work = mkdtempSync(join(tmpdir(), 'mp-push-docker-'))
   const id = randomBytes(4).toString('hex')
   space = `mp-push-test/${id}`
@@ -99,10 +90,7 @@ async function run(
   const opts = {
     inputs: {
       cluster: 'existing',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': tools.urls.kubectl,
-      'helm-base-url': tools.urls.helm,
+      ...tools.inputs,
       chart: CHART,
       release: 'web',
       images: '- name: web\n  context: app\n  values: image',

@@ -2,11 +2,26 @@
 // scripts/cluster-up.sh, the real backend on localhost, and kwok objects that route pod logs
 // and port-forwards to files and local servers.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from '../support/action.js'
+import { startToolServer, type ToolServer } from '../support/tool-server.js'
+
+/** KEY=value lines of scripts/tool-versions.env: the versions scripts/test-tools.sh builds. */
+function builtVersions(): Record<string, string> {
+  const text = readFileSync(join(ROOT, 'scripts', 'tool-versions.env'), 'utf8')
+  const out: Record<string, string> = {}
+  for (const m of text.matchAll(/^([A-Z0-9_]+)=(\S+)/gm)) out[m[1] as string] = m[2] as string
+  return out
+}
+
+const built = builtVersions()
+/** The built kubectl (the control plane's own version), Helm 4 and Helm 3. */
+export const KUBECTL = built['KUBERNETES_VERSION'] as string
+export const HELM4 = built['HELM4_VERSION'] as string
+export const HELM3 = built['HELM3_VERSION'] as string
 
 export function toolsDir(): string {
   if (process.env['TOOLS_DIR']) return process.env['TOOLS_DIR']
@@ -53,6 +68,37 @@ export function clusterUp(name: string): Cluster {
     down: () => {
       execFileSync('bash', [join(ROOT, 'scripts', 'cluster-down.sh')], { env, stdio: 'ignore' })
     }
+  }
+}
+
+export interface ClusterTools {
+  server: ToolServer
+  /** The inputs that install those kubectl and Helm 4 from the server. */
+  inputs: Record<string, string>
+  close(): Promise<void>
+}
+
+/**
+ * The built kubectl and helm (Helm 4, `latest`; Helm 3 beside it) in `tools`, served at the URL
+ * layouts of dl.k8s.io and get.helm.sh, for the action to download and install as on a runner.
+ */
+export async function serveTools(tools: string): Promise<ClusterTools> {
+  const server = await startToolServer({
+    tools: {
+      kubectl: { [KUBECTL]: join(tools, 'kubectl') },
+      helm: { [HELM3]: join(tools, 'helm3'), [HELM4]: join(tools, 'helm') }
+    },
+    latest: { helm: HELM4 }
+  })
+  return {
+    server,
+    inputs: {
+      'kubectl-version': KUBECTL,
+      'helm-version': HELM4,
+      'kubectl-base-url': server.urls.kubectl,
+      'helm-base-url': server.urls.helm
+    },
+    close: () => server.close()
   }
 }
 

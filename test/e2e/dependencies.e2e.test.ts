@@ -19,16 +19,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type Runner } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, type Cluster } from './cluster.js'
+import { clusterUp, type Cluster, HELM4, HELM3, serveTools, type ClusterTools } from './cluster.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
-const HELM3 = 'v3.22.0'
 const PROBE = join(ROOT, 'test', 'e2e', 'charts', 'probe')
 
 let cluster: Cluster
-let tools: ToolServer
+let tools: ClusterTools
 let repo: { url: string; requests: string[]; close(): Promise<void> }
 let work: string
 
@@ -81,10 +77,7 @@ async function preview(inputs: Record<string, string>, runner: Runner) {
   const main = await runStep(runner, {
     inputs: {
       cluster: 'existing',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': tools.urls.kubectl,
-      'helm-base-url': tools.urls.helm,
+      ...tools.inputs,
       'wait-timeout': '3m',
       'helm-test': 'false',
       // The window is the subject of verify.e2e.test.ts; a short one keeps the suite quick.
@@ -106,13 +99,7 @@ async function preview(inputs: Record<string, string>, runner: Runner) {
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-deps-${process.pid}`)
-  tools = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM3]: join(cluster.tools, 'helm3'), [HELM4]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM4 }
-  })
+  tools = await serveTools(cluster.tools)
   work = mkdtempSync(join(tmpdir(), 'mp-deps-'))
   const served = join(work, 'repository')
   mkdirSync(served)

@@ -6,24 +6,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, type Cluster } from './cluster.js'
+import { clusterUp, type Cluster, serveTools, type ClusterTools } from './cluster.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
 const CHART = join(ROOT, 'test', 'e2e', 'charts', 'verdicts')
 
 let cluster: Cluster
-let server: ToolServer
+let server: ClusterTools
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-inputs-${process.pid}`)
-  server = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM4]: join(cluster.tools, 'helm') }
-    }
-  })
+  server = await serveTools(cluster.tools)
 })
 
 afterAll(async () => {
@@ -51,10 +43,7 @@ async function onPullRequest(
       cluster: 'existing',
       chart: CHART,
       release: 'calm',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': server.urls.kubectl,
-      'helm-base-url': server.urls.helm,
+      ...server.inputs,
       'wait-timeout': '4m',
       'stable-for': '0s',
       comment: 'never',

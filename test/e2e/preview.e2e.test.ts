@@ -5,12 +5,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, criLogFile, routePods, startBackend, type Cluster } from './cluster.js'
+import {
+  clusterUp,
+  criLogFile,
+  routePods,
+  startBackend,
+  type Cluster,
+  KUBECTL,
+  HELM3,
+  serveTools,
+  type ClusterTools
+} from './cluster.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
-const HELM3 = 'v3.22.0'
 const CHART = join(ROOT, 'charts', 'todo-chatbot')
 const PROBE = join(ROOT, 'test', 'e2e', 'charts', 'probe')
 const PRESET_IMAGES = [
@@ -21,18 +27,12 @@ const PRESET_IMAGES = [
 ]
 
 let cluster: Cluster
-let server: ToolServer
+let server: ClusterTools
 let backend: { port: number; stop(): void }
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-e2e-${process.pid}`)
-  server = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM3]: join(cluster.tools, 'helm3'), [HELM4]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM4 }
-  })
+  server = await serveTools(cluster.tools)
   backend = await startBackend()
 })
 
@@ -69,10 +69,7 @@ async function preview(
   const main: StepRun = await runStep(runner, {
     inputs: {
       cluster: 'existing',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': server.urls.kubectl,
-      'helm-base-url': server.urls.helm,
+      ...server.inputs,
       'wait-timeout': '5m',
       // The window is the subject of verify.e2e.test.ts; a short one keeps the suite quick.
       'stable-for': '2s',

@@ -7,28 +7,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, criLogFile, routePods, type Cluster } from './cluster.js'
+import {
+  clusterUp,
+  criLogFile,
+  routePods,
+  type Cluster,
+  serveTools,
+  type ClusterTools
+} from './cluster.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM = 'v4.3.1'
 const CHART = join(ROOT, 'charts', 'todo-chatbot')
 const CANARY = 'Zx9Q-canary-51f0a7'
 // Spaces: helm's urlquery writes them as `+` inside the DATABASE_URL.
 const SPACED = 'Qw7R  spaced  b3k8'
 
 let cluster: Cluster
-let server: ToolServer
+let server: ClusterTools
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-e2e-secrets-${process.pid}`)
-  server = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM }
-  })
+  server = await serveTools(cluster.tools)
 })
 
 afterAll(async () => {
@@ -79,10 +77,7 @@ describe('secrets on a real control plane', () => {
     const opts = {
       inputs: {
         cluster: 'existing',
-        'kubectl-version': KUBECTL,
-        'helm-version': HELM,
-        'kubectl-base-url': server.urls.kubectl,
-        'helm-base-url': server.urls.helm,
+        ...server.inputs,
         chart: CHART,
         namespace: ns,
         comment: 'never',

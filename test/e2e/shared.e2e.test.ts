@@ -10,18 +10,15 @@ import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
 import { WRITE_TOKEN, startGitHubServer, type GitHubServer } from '../support/github-server.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, type Cluster } from './cluster.js'
+import { clusterUp, type Cluster, serveTools, type ClusterTools } from './cluster.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
 const REPO = 'octo/todo'
 const CHART = join(ROOT, 'test', 'e2e', 'charts', 'app')
 const RELEASE = 'app'
 const sha = (c: string): string => c.repeat(40)
 
 let cluster: Cluster
-let tools: ToolServer
+let tools: ClusterTools
 let github: GitHubServer
 /** Answers 200 for every path, and records them: the previews' URLs. */
 let site: { port: number; paths: string[]; server: Server }
@@ -43,13 +40,7 @@ function httpServer(status: number): Promise<{ port: number; paths: string[]; se
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-shared-${process.pid}`)
-  tools = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM4]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM4 }
-  })
+  tools = await serveTools(cluster.tools)
   github = await startGitHubServer()
   site = await httpServer(200)
   down = await httpServer(503)
@@ -146,10 +137,7 @@ async function run(
   const main = await runStep(runner, {
     inputs: {
       cluster: 'existing',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': tools.urls.kubectl,
-      'helm-base-url': tools.urls.helm,
+      ...tools.inputs,
       'github-token': WRITE_TOKEN,
       chart: CHART,
       'wait-timeout': '3m',

@@ -5,25 +5,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
-import { clusterUp, type Cluster } from './cluster.js'
+import { clusterUp, type Cluster, serveTools, type ClusterTools } from './cluster.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
 const CHART = join(ROOT, 'test', 'e2e', 'charts', 'verdicts')
 const POLL_MS = 2_000
 
 let cluster: Cluster
-let server: ToolServer
+let server: ClusterTools
 
 beforeAll(async () => {
   cluster = clusterUp(`mp-verify-${process.pid}`)
-  server = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM4]: join(cluster.tools, 'helm') }
-    }
-  })
+  server = await serveTools(cluster.tools)
 })
 
 afterAll(async () => {
@@ -54,10 +46,7 @@ async function preview(inputs: Record<string, string>) {
     inputs: {
       cluster: 'existing',
       chart: CHART,
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': server.urls.kubectl,
-      'helm-base-url': server.urls.helm,
+      ...server.inputs,
       'wait-timeout': '4m',
       comment: 'never',
       ...inputs

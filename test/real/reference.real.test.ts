@@ -7,17 +7,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'no
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { serveTools, type ClusterTools } from '../e2e/cluster.js'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
 import { BUSYBOX, REAL_NODE, postgresImage, realClusterUp, type RealCluster } from './node.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
 const CHART = join(ROOT, 'charts', 'todo-chatbot')
 const TAG = 'real'
 
 let cluster: RealCluster
-let server: ToolServer
+let server: ClusterTools
 let postgres: { repository: string; tag: string }
 
 function docker(args: string[]): string {
@@ -96,13 +94,7 @@ beforeAll(async () => {
   postgres = pg
   cluster = realClusterUp(`mp-real-ref-${process.pid}`)
   cluster.importImages([archive, pg.archive])
-  server = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM4]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM4 }
-  })
+  server = await serveTools(cluster.tools)
 })
 
 afterAll(async () => {
@@ -123,10 +115,7 @@ async function preview(namespace: string, inputs: Record<string, string>) {
   const main: StepRun = await runStep(runner, {
     inputs: {
       cluster: 'existing',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': server.urls.kubectl,
-      'helm-base-url': server.urls.helm,
+      ...server.inputs,
       'wait-timeout': '5m',
       comment: 'never',
       chart: CHART,

@@ -5,26 +5,18 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KUBECTL, serveTools, type ClusterTools } from '../e2e/cluster.js'
 import { ROOT, makeRunner, runStep, type StepRun } from '../support/action.js'
-import { startToolServer, type ToolServer } from '../support/tool-server.js'
 import { BUSYBOX, REAL_NODE, realClusterUp, type RealCluster } from './node.js'
 
-const KUBECTL = 'v1.36.3'
-const HELM4 = 'v4.3.1'
 const STATES = join(ROOT, 'test', 'real', 'charts', 'states')
 
 let cluster: RealCluster
-let server: ToolServer
+let server: ClusterTools
 
 beforeAll(async () => {
   cluster = realClusterUp(`mp-real-${process.pid}`)
-  server = await startToolServer({
-    tools: {
-      kubectl: { [KUBECTL]: join(cluster.tools, 'kubectl') },
-      helm: { [HELM4]: join(cluster.tools, 'helm') }
-    },
-    latest: { helm: HELM4 }
-  })
+  server = await serveTools(cluster.tools)
 })
 
 afterAll(async () => {
@@ -52,10 +44,7 @@ async function preview(namespace: string, inputs: Record<string, string>) {
   const main: StepRun = await runStep(runner, {
     inputs: {
       cluster: 'existing',
-      'kubectl-version': KUBECTL,
-      'helm-version': HELM4,
-      'kubectl-base-url': server.urls.kubectl,
-      'helm-base-url': server.urls.helm,
+      ...server.inputs,
       'wait-timeout': '2m',
       'helm-test': 'false',
       comment: 'never',
