@@ -22,6 +22,8 @@ set -euo pipefail
 shopt -s inherit_errexit
 # shellcheck source=lib/docker.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/docker.sh"
+# shellcheck source=lib/debootstrap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debootstrap.sh"
 
 mode=${1:-load}
 bases_dir="$mp_cache/docker-bases"
@@ -54,18 +56,6 @@ if [[ "$mode" == names ]]; then
   exit 0
 fi
 
-mirror() {
-  if [[ -n "${MP_DEBIAN_MIRROR:-}" ]]; then
-    echo "$MP_DEBIAN_MIRROR"
-    return
-  fi
-  # The first Debian archive apt is configured with (deb822 or one-line sources).
-  local url
-  url=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}' | grep -v -- '-security' | head -n 1) || true
-  [[ -n "$url" ]] || url=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v -- '-security' | head -n 1) || true
-  [[ -n "$url" ]] || mp_die "no Debian mirror found in /etc/apt; set MP_DEBIAN_MIRROR"
-  echo "$url"
-}
 
 # Debian's debootstrap into <dir>, then what a base image does not need.
 debootstrap_into() { # dir include
@@ -73,18 +63,13 @@ debootstrap_into() { # dir include
   [[ -n "$include" ]] && args+=("--include=$include")
   command -v debootstrap >/dev/null || mp_die "'debootstrap' is not on PATH (Debian package debootstrap)"
   # debootstrap mounts /proc and /sys inside the target while it runs; unmount them on any exit.
-  if ! debootstrap "${args[@]}" "$suite" "$dir" "$(mirror)" >"$dir.log" 2>&1; then
+  if ! debootstrap "${args[@]}" "$suite" "$dir" "$(mp_debian_mirror)" >"$dir.log" 2>&1; then
     tail -n 20 "$dir.log" >&2
-    unmount_under "$dir"
+    mp_unmount_under "$dir"
     mp_die "debootstrap $suite failed (log: $dir.log)"
   fi
-  unmount_under "$dir"
+  mp_unmount_under "$dir"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/var/log/* "$dir"/tmp/*
-}
-unmount_under() {
-  local target
-  while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" || true; done \
-    < <(awk -v d="$1/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r)
 }
 
 make_busybox() { # dir

@@ -18,6 +18,8 @@ shopt -s inherit_errexit
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
 # shellcheck source=lib/real-node.sh
 source "$mp_root/scripts/lib/real-node.sh"
+# shellcheck source=lib/debootstrap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debootstrap.sh"
 
 case "$(uname -m)" in
   x86_64 | amd64) arch=amd64 ;;
@@ -31,23 +33,7 @@ pg_major=15
 postgres_image=minikube-preview.local/postgresql:$pg_major-debian
 postgres_key=postgresql-$suite-$pg_major-v2
 
-mirror() {
-  if [[ -n "${MP_DEBIAN_MIRROR:-}" ]]; then
-    echo "$MP_DEBIAN_MIRROR"
-    return
-  fi
-  local url
-  url=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}' | grep -v -- '-security' | head -n 1) || true
-  [[ -n "$url" ]] || url=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v -- '-security' | head -n 1) || true
-  [[ -n "$url" ]] || mp_die "no Debian mirror found in /etc/apt; set MP_DEBIAN_MIRROR"
-  echo "$url"
-}
 
-unmount_under() {
-  local target
-  while read -r target; do umount "$target" 2>/dev/null || umount -l "$target" || true; done \
-    < <(awk -v d="$1/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r)
-}
 
 build_postgres() {
   local dir="$mp_cache/real-node-images/$postgres_key" rootfs
@@ -61,12 +47,12 @@ build_postgres() {
   mkdir -p "$dir"
   rootfs="$dir/rootfs"
   mp_log "debootstrap $suite with postgresql-$pg_major (a few minutes, once)"
-  if ! debootstrap --variant=minbase --include="postgresql-$pg_major" "$suite" "$rootfs" "$(mirror)" >"$dir/debootstrap.log" 2>&1; then
-    unmount_under "$rootfs"
+  if ! debootstrap --variant=minbase --include="postgresql-$pg_major" "$suite" "$rootfs" "$(mp_debian_mirror)" >"$dir/debootstrap.log" 2>&1; then
+    mp_unmount_under "$rootfs"
     tail -n 20 "$dir/debootstrap.log" >&2
     mp_die "debootstrap failed (log: $dir/debootstrap.log)"
   fi
-  unmount_under "$rootfs"
+  mp_unmount_under "$rootfs"
   # The package's own cluster, and what the server does not run: JIT (LLVM), Perl (the
   # postgresql-common wrappers; PATH points at the server's own binaries), docs and locales.
   rm -rf "$rootfs/etc/postgresql/$pg_major" "$rootfs/var/lib/postgresql/$pg_major" \
