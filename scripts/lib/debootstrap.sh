@@ -1,6 +1,7 @@
 # Shared by scripts/docker-bases.sh and scripts/real-images.sh, which make images from Debian's
 # packages with debootstrap: the mirror to use, and unmounting what debootstrap left mounted.
 # Expects mp_die from the library the script sourced before this one.
+# shellcheck shell=bash
 
 # MP_DEBIAN_MIRROR, else the first Debian archive apt is configured with (deb822 or one-line
 # sources), never the security archive.
