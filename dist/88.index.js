@@ -6285,7 +6285,9 @@ const ANNOTATION = {
     /** The full `owner/name`, which the hash in the label stands for. */
     repository: `${PREFIX}repository`,
     /** The release deployed into a namespace the action created. */
-    release: `${PREFIX}release`
+    release: `${PREFIX}release`,
+    /** The expiry as a UTC time, for people (`kubectl describe`); the label is what a sweep reads. */
+    expiresAt: `${PREFIX}expires-at`
 };
 /** The value of `app.kubernetes.io/managed-by` on what the action creates. */
 const MANAGED_BY = 'minikube-preview';
@@ -6332,11 +6334,17 @@ function previewLabels(facts) {
 function createdLabels(repository) {
     return { [LABEL.managedBy]: MANAGED_BY, [LABEL.repository]: repositoryLabel(repository) };
 }
-function previewAnnotations(repository, release) {
+/** A namespace's annotations, renewed on each push; `null` removes one (no `ttl` any more). */
+function previewAnnotations(facts, release) {
     return {
-        [ANNOTATION.repository]: repository,
-        ...(release ? { [ANNOTATION.release]: release } : {})
+        [ANNOTATION.repository]: facts.repository,
+        ...(release ? { [ANNOTATION.release]: release } : {}),
+        [ANNOTATION.expiresAt]: facts.expiresAt === undefined ? null : utcTime(facts.expiresAt)
     };
+}
+/** Epoch seconds as `2026-12-01T12:00:00Z`. */
+function utcTime(epochSeconds) {
+    return new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 /** Whether a namespace's labels say the action created it for this repository. */
 function createdFor(labels, repository) {
@@ -6377,10 +6385,10 @@ function withValues(labels) {
 async function ensureNamespace(kubectl, o) {
     const { repository } = o.facts;
     const labels = previewLabels(o.facts);
-    const annotations = previewAnnotations(repository, o.release);
+    const annotations = previewAnnotations(o.facts, o.release);
     let found = await kubectl.namespace(o.namespace);
     if (!found) {
-        const made = await kubectl.createNamespace(o.namespace, { ...withValues(labels), ...createdLabels(repository) }, annotations);
+        const made = await kubectl.createNamespace(o.namespace, { ...withValues(labels), ...createdLabels(repository) }, withValues(annotations));
         if (made === 'created')
             return { created: true, ours: true };
         found = await kubectl.namespace(o.namespace);
@@ -6474,7 +6482,6 @@ async function listPreviews(kubectl, helm, repository) {
     }
     return previews;
 }
-const when = (epochSeconds) => new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
 /**
  * Which previews go: those whose expiry has passed, and those whose pull request is closed
  * (merged or not). An open pull request's preview that has not expired stays, and so does one
@@ -6485,7 +6492,7 @@ function decideSweep(previews, prState, nowMs) {
     for (const preview of previews) {
         const { expiresAt, pullRequest } = preview;
         if (expiresAt !== undefined && expiresAt * 1000 <= nowMs) {
-            out.remove.push({ preview, reason: `expired at ${when(expiresAt)}`, cause: 'expired' });
+            out.remove.push({ preview, reason: `expired at ${utcTime(expiresAt)}`, cause: 'expired' });
             continue;
         }
         const state = pullRequest === undefined ? undefined : prState(pullRequest);
@@ -6493,7 +6500,7 @@ function decideSweep(previews, prState, nowMs) {
             out.remove.push({ preview, reason: `pull request #${pullRequest} closed`, cause: 'closed' });
             continue;
         }
-        const expiry = expiresAt === undefined ? 'never expires' : `expires at ${when(expiresAt)}`;
+        const expiry = expiresAt === undefined ? 'never expires' : `expires at ${utcTime(expiresAt)}`;
         const reason = pullRequest === undefined
             ? `no pull request recorded, ${expiry}`
             : state === 'open'

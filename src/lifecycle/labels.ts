@@ -17,7 +17,9 @@ export const ANNOTATION = {
   /** The full `owner/name`, which the hash in the label stands for. */
   repository: `${PREFIX}repository`,
   /** The release deployed into a namespace the action created. */
-  release: `${PREFIX}release`
+  release: `${PREFIX}release`,
+  /** The expiry as a UTC time, for people (`kubectl describe`); the label is what a sweep reads. */
+  expiresAt: `${PREFIX}expires-at`
 } as const
 
 /** The value of `app.kubernetes.io/managed-by` on what the action creates. */
@@ -82,11 +84,21 @@ export function createdLabels(repository: string): Record<string, string> {
   return { [LABEL.managedBy]: MANAGED_BY, [LABEL.repository]: repositoryLabel(repository) }
 }
 
-export function previewAnnotations(repository: string, release?: string): Record<string, string> {
+/** A namespace's annotations, renewed on each push; `null` removes one (no `ttl` any more). */
+export function previewAnnotations(
+  facts: PreviewFacts,
+  release?: string
+): Record<string, string | null> {
   return {
-    [ANNOTATION.repository]: repository,
-    ...(release ? { [ANNOTATION.release]: release } : {})
+    [ANNOTATION.repository]: facts.repository,
+    ...(release ? { [ANNOTATION.release]: release } : {}),
+    [ANNOTATION.expiresAt]: facts.expiresAt === undefined ? null : utcTime(facts.expiresAt)
   }
+}
+
+/** Epoch seconds as `2026-12-01T12:00:00Z`. */
+export function utcTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
 }
 
 /** Whether a namespace's labels say the action created it for this repository. */

@@ -33,13 +33,13 @@ export async function ensureNamespace(
 ): Promise<NamespaceState> {
   const { repository } = o.facts
   const labels = previewLabels(o.facts)
-  const annotations = previewAnnotations(repository, o.release)
+  const annotations = previewAnnotations(o.facts, o.release)
   let found = await kubectl.namespace(o.namespace)
   if (!found) {
     const made = await kubectl.createNamespace(
       o.namespace,
       { ...withValues(labels), ...createdLabels(repository) },
-      annotations
+      withValues(annotations)
     )
     if (made === 'created') return { created: true, ours: true }
     found = await kubectl.namespace(o.namespace)

@@ -7,7 +7,8 @@ import {
   MANAGED_BY,
   createdFor,
   factsFromLabels,
-  repositorySelector
+  repositorySelector,
+  utcTime
 } from './labels.js'
 import { errorMessage } from '../text.js'
 import { teardown, type Removal } from './teardown.js'
@@ -86,9 +87,6 @@ export interface SweepDecision {
   keep: SweepEntry[]
 }
 
-const when = (epochSeconds: number): string =>
-  new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
-
 /**
  * Which previews go: those whose expiry has passed, and those whose pull request is closed
  * (merged or not). An open pull request's preview that has not expired stays, and so does one
@@ -103,7 +101,7 @@ export function decideSweep(
   for (const preview of previews) {
     const { expiresAt, pullRequest } = preview
     if (expiresAt !== undefined && expiresAt * 1000 <= nowMs) {
-      out.remove.push({ preview, reason: `expired at ${when(expiresAt)}`, cause: 'expired' })
+      out.remove.push({ preview, reason: `expired at ${utcTime(expiresAt)}`, cause: 'expired' })
       continue
     }
     const state = pullRequest === undefined ? undefined : prState(pullRequest)
@@ -111,7 +109,7 @@ export function decideSweep(
       out.remove.push({ preview, reason: `pull request #${pullRequest} closed`, cause: 'closed' })
       continue
     }
-    const expiry = expiresAt === undefined ? 'never expires' : `expires at ${when(expiresAt)}`
+    const expiry = expiresAt === undefined ? 'never expires' : `expires at ${utcTime(expiresAt)}`
     const reason =
       pullRequest === undefined
         ? `no pull request recorded, ${expiry}`

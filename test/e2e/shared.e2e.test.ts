@@ -444,8 +444,13 @@ describe('mode: sweep', () => {
     }
     // Each preview carries its expiry: an hour from its deploy, in epoch seconds.
     for (const ns of ['pr-21', 'pr-22', 'pr-23']) {
-      const expires = Number(namespace(ns)?.metadata.labels?.['minikube-preview/expires'])
+      const meta = namespace(ns)?.metadata
+      const expires = Number(meta?.labels?.['minikube-preview/expires'])
       expect(Math.abs(expires - (Date.now() / 1000 + 3600)), ns).toBeLessThan(300)
+      // The same expiry, readable by people, on the namespace.
+      expect(meta?.annotations?.['minikube-preview/expires-at'], ns).toBe(
+        new Date(expires * 1000).toISOString().replace(/\.000Z$/, 'Z')
+      )
     }
     // The shortest ttl is a minute: PR 21's hour is made to have passed, on the namespace and
     // on the release (Helm keeps a release's labels on its storage secrets).

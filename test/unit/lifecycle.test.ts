@@ -12,6 +12,7 @@ import {
   factsFromLabels,
   isLabelValue,
   labelValue,
+  previewAnnotations,
   previewLabels,
   repositoryLabel
 } from '../../src/lifecycle/labels.js'
@@ -388,15 +389,32 @@ describe('ensureNamespace against a concurrent run', () => {
     const state = await ensureNamespace(new Kubectl(kubectl.path), {
       namespace: 'pr-7',
       release: 'web',
-      facts: { repository: REPO, pullRequest: 7, sha: 'a'.repeat(40) }
+      facts: {
+        repository: REPO,
+        pullRequest: 7,
+        sha: 'a'.repeat(40),
+        expiresAt: Date.parse('2026-12-02T12:00:00Z') / 1000
+      }
     })
     expect(state).toEqual({ created: false, ours: true })
     const label = kubectl.calls().find((c) => c.argv[0] === 'label')
     expect(label?.argv).toContain(`minikube-preview/sha=${'a'.repeat(40)}`)
     const created = kubectl.calls().find((c) => c.argv[0] === 'create')
-    expect(JSON.parse(created?.stdin ?? '{}').metadata.labels[LABEL.managedBy]).toBe(
-      'minikube-preview'
-    )
+    const made = JSON.parse(created?.stdin ?? '{}').metadata
+    expect(made.labels[LABEL.managedBy]).toBe('minikube-preview')
+    // The expiry for people reading the namespace, beside the epoch-seconds label a sweep reads.
+    expect(made.annotations['minikube-preview/expires-at']).toBe('2026-12-02T12:00:00Z')
+    const annotate = kubectl.calls().find((c) => c.argv[0] === 'annotate')
+    expect(annotate?.argv).toContain('minikube-preview/expires-at=2026-12-02T12:00:00Z')
+  })
+
+  it('no ttl any more: the expiry annotation goes with the label', () => {
+    expect(previewAnnotations({ repository: REPO }, 'web')).toEqual({
+      'minikube-preview/repository': REPO,
+      'minikube-preview/release': 'web',
+      'minikube-preview/expires-at': null
+    })
+    expect(previewLabels({ repository: REPO })[LABEL.expires]).toBeNull()
   })
 
   it('refuses a namespace that is still being deleted, saying so', async () => {
