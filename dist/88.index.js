@@ -3430,19 +3430,19 @@ class GitHub {
         return new GitHubError(method, path, status, redact(describeError(status, e.response?.data)));
     }
 }
+/** `owner/name` as the REST API's `{ owner, repo }`. */
+function ownerAndName(repo) {
+    const slash = repo.indexOf('/');
+    return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) };
+}
 /**
  * The state of pull request `pr` of `repo` (`owner/name`): one `GET /repos/{o}/{r}/pulls/{n}`.
  * A pull request GitHub no longer has (404, 410) is closed; any other refusal or failure is
  * `unknown`, never closed, so that a sweep never removes a preview it could not ask about.
  */
 async function pullRequestState(github, repo, pr) {
-    const slash = repo.indexOf('/');
     try {
-        const res = await github.call((o) => o.rest.pulls.get({
-            owner: repo.slice(0, slash),
-            repo: repo.slice(slash + 1),
-            pull_number: pr
-        }));
+        const res = await github.call((o) => o.rest.pulls.get({ ...ownerAndName(repo), pull_number: pr }));
         const data = res.data;
         if (data.state === 'open')
             return { state: 'open' };
@@ -3480,9 +3480,8 @@ async function pullRequestState(github, repo, pr) {
 }
 /** Whether the token can read the repository itself: a 200 for `GET /repos/{owner}/{repo}`. */
 async function repositoryVisible(github, repo) {
-    const slash = repo.indexOf('/');
     try {
-        await github.call((o) => o.rest.repos.get({ owner: repo.slice(0, slash), repo: repo.slice(slash + 1) }));
+        await github.call((o) => o.rest.repos.get(ownerAndName(repo)));
         return true;
     }
     catch (err) {
@@ -4154,10 +4153,6 @@ function hardCut(s, limit) {
 
 /** Pages of comments read at most (10,000 comments): beyond that, no comment is touched. */
 const MAX_PAGES = 100;
-function ownerAndName(repo) {
-    const slash = repo.indexOf('/');
-    return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) };
-}
 /**
  * Whether to comment: `auto` on pull_request and pull_request_target events, `always` on the PR
  * of the commit whatever the event, `on-failure` when the run is not healthy, `never` never.
@@ -6609,10 +6604,6 @@ function description(text) {
         ? chars.join('')
         : `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`;
 }
-function deployment_ownerAndName(repo) {
-    const slash = repo.indexOf('/');
-    return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) };
-}
 function problem(what, environment, err) {
     const said = err.status
         ? `GitHub answered ${err.status}: ${err.githubMessage}`
@@ -6639,7 +6630,7 @@ function problem(what, environment, err) {
  */
 async function startDeployment(opts) {
     const { github, environment, preview } = opts;
-    const where = deployment_ownerAndName(opts.repo);
+    const where = ownerAndName(opts.repo);
     const text = description(`Preview of pull request #${preview.pr}: release ${preview.release} in namespace ${preview.namespace}`);
     let id;
     try {
@@ -6702,7 +6693,7 @@ async function finishDeployment(opts) {
         : `The preview is not healthy${opts.reason ? `: ${opts.reason}` : ''}`;
     try {
         await opts.github.call((o) => o.rest.repos.createDeploymentStatus({
-            ...deployment_ownerAndName(opts.repo),
+            ...ownerAndName(opts.repo),
             deployment_id: opts.id,
             state: opts.healthy ? 'success' : 'failure',
             description: description(text),
@@ -6726,7 +6717,7 @@ async function finishDeployment(opts) {
  */
 async function deactivateDeployments(opts) {
     const { github, environment } = opts;
-    const where = deployment_ownerAndName(opts.repo);
+    const where = ownerAndName(opts.repo);
     const except = new Set(opts.except ?? []);
     const deactivated = [];
     const alreadyInactive = [];

@@ -1,7 +1,7 @@
 // Exactly one pull-request comment per header: found again by its first line, which is the
 // hidden marker of the header, and by its author, the token's own identity; updated in place,
 // created only when there is none.
-import { GitHub, GitHubError } from './github.js'
+import { GitHub, GitHubError, ownerAndName } from './github.js'
 import type { GitHubOptions } from './github.js'
 import { commentMarker } from './markdown.js'
 import { isPullRequestEvent, type Status } from '../model.js'
@@ -13,11 +13,6 @@ export type CommentMode = 'auto' | 'always' | 'never' | 'on-failure'
 
 /** Pages of comments read at most (10,000 comments): beyond that, no comment is touched. */
 const MAX_PAGES = 100
-
-function ownerAndName(repo: string): { owner: string; repo: string } {
-  const slash = repo.indexOf('/')
-  return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) }
-}
 
 /**
  * Whether to comment: `auto` on pull_request and pull_request_target events, `always` on the PR

@@ -5,7 +5,7 @@
 // namespace, release), never by its environment alone, so pull requests sharing an environment
 // name never touch each other's deployments. Nothing here fails a run: a refusal (no
 // `deployments: write`), an outage or a timeout comes back as a warning.
-import { GitHubError } from './github.js'
+import { GitHubError, ownerAndName } from './github.js'
 import type { GitHub } from './github.js'
 
 /** The key of our part of a deployment's payload. */
@@ -118,11 +118,6 @@ function description(text: string): string {
   return chars.length <= DESCRIPTION_LIMIT
     ? chars.join('')
     : `${chars.slice(0, DESCRIPTION_LIMIT - 1).join('')}…`
-}
-
-function ownerAndName(repo: string): { owner: string; repo: string } {
-  const slash = repo.indexOf('/')
-  return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) }
 }
 
 function problem(what: string, environment: string, err: GitHubError): DeploymentProblem {

@@ -275,6 +275,12 @@ export type PullRequestState =
       warning: string
     }
 
+/** `owner/name` as the REST API's `{ owner, repo }`. */
+export function ownerAndName(repo: string): { owner: string; repo: string } {
+  const slash = repo.indexOf('/')
+  return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) }
+}
+
 /**
  * The state of pull request `pr` of `repo` (`owner/name`): one `GET /repos/{o}/{r}/pulls/{n}`.
  * A pull request GitHub no longer has (404, 410) is closed; any other refusal or failure is
@@ -285,14 +291,9 @@ export async function pullRequestState(
   repo: string,
   pr: number
 ): Promise<PullRequestState> {
-  const slash = repo.indexOf('/')
   try {
     const res = await github.call((o) =>
-      o.rest.pulls.get({
-        owner: repo.slice(0, slash),
-        repo: repo.slice(slash + 1),
-        pull_number: pr
-      })
+      o.rest.pulls.get({ ...ownerAndName(repo), pull_number: pr })
     )
     const data = res.data as { state?: unknown; merged?: unknown; merged_at?: unknown }
     if (data.state === 'open') return { state: 'open' }
@@ -330,11 +331,8 @@ export async function pullRequestState(
 
 /** Whether the token can read the repository itself: a 200 for `GET /repos/{owner}/{repo}`. */
 async function repositoryVisible(github: GitHub, repo: string): Promise<boolean> {
-  const slash = repo.indexOf('/')
   try {
-    await github.call((o) =>
-      o.rest.repos.get({ owner: repo.slice(0, slash), repo: repo.slice(slash + 1) })
-    )
+    await github.call((o) => o.rest.repos.get(ownerAndName(repo)))
     return true
   } catch (err) {
     if (!(err instanceof GitHubError)) throw err
