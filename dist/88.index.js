@@ -7263,21 +7263,28 @@ async function deactivate(run, log) {
     if (!t || pr === undefined)
         return NOT_NEEDED;
     run.preview.environment = t.environment;
-    const result = await deactivateDeployments({
-        ...t,
-        preview: { pr, namespace: run.inputs.namespace, release: run.found.release },
-        logUrl: run.facts.runUrl
+    await markInactive(run, log, t, {
+        pr,
+        namespace: run.inputs.namespace,
+        release: run.found.release
     });
+}
+/**
+ * A removed preview's deployments, marked inactive; how many goes to the log and to `removed`
+ * (`of` names the pull request when a sweep tells several). GitHub's refusal is a warning.
+ */
+async function markInactive(run, log, t, preview, of = '') {
+    const result = await deactivateDeployments({ ...t, preview, logUrl: run.facts.runUrl });
     if (!result.ok) {
         core/* warning */.$e(result.warning);
         return;
     }
     const ids = result.deactivated;
     log.info(ids.length > 0
-        ? `marked ${ids.length} deployment(s) inactive: ${ids.join(', ')}`
-        : 'no active deployment of this preview');
+        ? `marked ${ids.length} deployment(s)${of} inactive: ${ids.join(', ')}`
+        : `no active deployment of this preview${of}`);
     if (ids.length > 0)
-        (run.preview.removed ??= []).push(`${ids.length} GitHub deployment(s)`);
+        (run.preview.removed ??= []).push(`${ids.length} GitHub deployment(s)${of}`);
 }
 function swept(entries) {
     return entries.map(({ preview: p, reason }) => ({
@@ -7333,10 +7340,10 @@ async function sweep(run, log) {
  * request recorded has neither. Best effort: GitHub's refusals are warnings.
  */
 async function tellPullRequests(run, log, gone) {
-    const github = run.github();
-    const repo = run.facts.repository;
-    if (!github || !repo)
+    const t = target(run);
+    if (!t)
         return;
+    const { github, repo } = t;
     const i = run.inputs;
     const removedAt = new Date();
     for (const { preview: p, cause } of gone) {
@@ -7363,23 +7370,8 @@ async function tellPullRequests(run, log, gone) {
                 (run.preview.removed ??= []).push(`the comment on pull request #${pr}, rewritten`);
             }
         }
-        if (i.environment === '')
-            continue;
-        const result = await deactivateDeployments({
-            github,
-            repo,
-            environment: i.environment,
-            preview: { pr, namespace: p.namespace, release: p.release },
-            logUrl: run.facts.runUrl
-        });
-        if (!result.ok) {
-            core/* warning */.$e(result.warning);
-            continue;
-        }
-        if (result.deactivated.length > 0) {
-            log.info(`marked ${result.deactivated.length} deployment(s) of pull request #${pr} inactive: ${result.deactivated.join(', ')}`);
-            (run.preview.removed ??= []).push(`${result.deactivated.length} GitHub deployment(s) of pull request #${pr}`);
-        }
+        if (i.environment !== '')
+            await markInactive(run, log, t, { pr, namespace: p.namespace, release: p.release }, ` of pull request #${pr}`);
     }
 }
 

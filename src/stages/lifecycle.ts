@@ -191,11 +191,25 @@ export async function deactivate(run: RunContext, log: StepLog): Promise<void | 
   const pr = run.facts.pullRequest
   if (!t || pr === undefined) return NOT_NEEDED
   run.preview.environment = t.environment
-  const result = await deactivateDeployments({
-    ...t,
-    preview: { pr, namespace: run.inputs.namespace, release: run.found.release },
-    logUrl: run.facts.runUrl
+  await markInactive(run, log, t, {
+    pr,
+    namespace: run.inputs.namespace,
+    release: run.found.release
   })
+}
+
+/**
+ * A removed preview's deployments, marked inactive; how many goes to the log and to `removed`
+ * (`of` names the pull request when a sweep tells several). GitHub's refusal is a warning.
+ */
+async function markInactive(
+  run: RunContext,
+  log: StepLog,
+  t: DeploymentTarget,
+  preview: { pr: number; namespace: string; release?: string },
+  of = ''
+): Promise<void> {
+  const result = await deactivateDeployments({ ...t, preview, logUrl: run.facts.runUrl })
   if (!result.ok) {
     core.warning(result.warning)
     return
@@ -203,10 +217,10 @@ export async function deactivate(run: RunContext, log: StepLog): Promise<void | 
   const ids = result.deactivated
   log.info(
     ids.length > 0
-      ? `marked ${ids.length} deployment(s) inactive: ${ids.join(', ')}`
-      : 'no active deployment of this preview'
+      ? `marked ${ids.length} deployment(s)${of} inactive: ${ids.join(', ')}`
+      : `no active deployment of this preview${of}`
   )
-  if (ids.length > 0) (run.preview.removed ??= []).push(`${ids.length} GitHub deployment(s)`)
+  if (ids.length > 0) (run.preview.removed ??= []).push(`${ids.length} GitHub deployment(s)${of}`)
 }
 
 function swept(entries: readonly SweepEntry[]): SweptPreview[] {
@@ -268,9 +282,9 @@ async function tellPullRequests(
   log: StepLog,
   gone: readonly SweepEntry[]
 ): Promise<void> {
-  const github = run.github()
-  const repo = run.facts.repository
-  if (!github || !repo) return
+  const t = target(run)
+  if (!t) return
+  const { github, repo } = t
   const i = run.inputs
   const removedAt = new Date()
   for (const { preview: p, cause } of gone) {
@@ -295,25 +309,13 @@ async function tellPullRequests(
         ;(run.preview.removed ??= []).push(`the comment on pull request #${pr}, rewritten`)
       }
     }
-    if (i.environment === '') continue
-    const result = await deactivateDeployments({
-      github,
-      repo,
-      environment: i.environment,
-      preview: { pr, namespace: p.namespace, release: p.release },
-      logUrl: run.facts.runUrl
-    })
-    if (!result.ok) {
-      core.warning(result.warning)
-      continue
-    }
-    if (result.deactivated.length > 0) {
-      log.info(
-        `marked ${result.deactivated.length} deployment(s) of pull request #${pr} inactive: ${result.deactivated.join(', ')}`
+    if (i.environment !== '')
+      await markInactive(
+        run,
+        log,
+        t,
+        { pr, namespace: p.namespace, release: p.release },
+        ` of pull request #${pr}`
       )
-      ;(run.preview.removed ??= []).push(
-        `${result.deactivated.length} GitHub deployment(s) of pull request #${pr}`
-      )
-    }
   }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PreviewInfo } from '../../src/model.js'
 import { ROOT, makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
 import { WRITE_TOKEN, startGitHubServer, type GitHubServer } from '../support/github-server.js'
 import { clusterUp, type Cluster, serveTools, type ClusterTools } from './cluster.js'
@@ -56,27 +57,11 @@ afterAll(async () => {
   cluster?.down()
 })
 
-interface Preview {
-  mode?: string
-  url?: string
-  namespace?: string
-  namespaceCreated?: boolean
-  expiresAt?: number
-  environment?: string
-  deploymentId?: number
-  /** `release app in pr-7`, `namespace pr-7`. */
-  removed?: string[]
-  /** What stays and why: `namespace team-owned: not created by minikube-preview for …`. */
-  left?: string[]
-  swept?: { namespace: string; release?: string; pr?: number; reason: string }[]
-  kept?: { namespace: string; release?: string; pr?: number; reason: string }[]
-}
-
 interface Report {
   status: string
   healthChecks: { label: string; ok: boolean; status?: number; error?: string }[]
   steps: { id: string; status: string }[]
-  preview?: Preview
+  preview?: PreviewInfo
 }
 
 interface Event {
