@@ -71,6 +71,27 @@ export function clusterUp(name: string): Cluster {
   }
 }
 
+/** A namespace as the API server has it: its labels, annotations and phase. */
+export interface NamespaceObject {
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }
+  status?: { phase?: string }
+}
+
+/** The namespace `name` of the cluster, or undefined when there is none. */
+export function namespaceOf(
+  cluster: Pick<Cluster, 'kubectl'>,
+  name: string
+): NamespaceObject | undefined {
+  const out = cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'json'])
+  return out.trim() ? (JSON.parse(out) as NamespaceObject) : undefined
+}
+
+/** Gone, or on its way out: deletion does not wait for the namespace to finish terminating. */
+export function namespaceGone(cluster: Pick<Cluster, 'kubectl'>, name: string): boolean {
+  const ns = namespaceOf(cluster, name)
+  return ns === undefined || ns.status?.phase === 'Terminating'
+}
+
 export interface ClusterTools {
   server: ToolServer
   /** The inputs that install those kubectl and Helm 4 from the server. */

@@ -18,7 +18,13 @@ import { teardown } from '../../src/lifecycle/teardown.js'
 import { Helm } from '../../src/tools/helm.js'
 import { Kubectl } from '../../src/tools/kubectl.js'
 import { ROOT } from '../support/action.js'
-import { clusterUp, type Cluster } from './cluster.js'
+import {
+  clusterUp,
+  type Cluster,
+  namespaceGone,
+  namespaceOf,
+  type NamespaceObject
+} from './cluster.js'
 
 const REPO = 'acme/shop'
 const PROBE = join(ROOT, 'test', 'e2e', 'charts', 'probe')
@@ -41,21 +47,8 @@ beforeAll(() => {
 
 afterAll(() => cluster?.down())
 
-interface Meta {
-  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }
-  status?: { phase?: string }
-}
-
-function namespace(name: string): Meta | undefined {
-  const out = cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'json'])
-  return out.trim() ? (JSON.parse(out) as Meta) : undefined
-}
-
-/** Gone, or on its way out: deletion does not wait for the namespace to finish terminating. */
-function removed(name: string): boolean {
-  const ns = namespace(name)
-  return ns === undefined || ns.status?.phase === 'Terminating'
-}
+const namespace = (name: string): NamespaceObject | undefined => namespaceOf(cluster, name)
+const removed = (name: string): boolean => namespaceGone(cluster, name)
 
 /** The releases in a namespace and their labels, as the real Helm 4 reads them back. */
 function releasesIn(ns: string): string[] {

@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PreviewInfo } from '../../src/model.js'
 import { ROOT, makeRunner, runStep, type Runner, type StepRun } from '../support/action.js'
 import { WRITE_TOKEN, startGitHubServer, type GitHubServer } from '../support/github-server.js'
-import { clusterUp, type Cluster, serveTools, type ClusterTools } from './cluster.js'
+import {
+  clusterUp,
+  type Cluster,
+  serveTools,
+  type ClusterTools,
+  namespaceGone,
+  namespaceOf,
+  type NamespaceObject
+} from './cluster.js'
 
 const REPO = 'octo/todo'
 const CHART = join(ROOT, 'test', 'e2e', 'charts', 'app')
@@ -139,21 +147,8 @@ async function run(
   return { main, report }
 }
 
-interface Meta {
-  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }
-  status?: { phase?: string }
-}
-
-function namespace(name: string): Meta | undefined {
-  const out = cluster.kubectl(['get', 'namespace', name, '--ignore-not-found', '-o', 'json'])
-  return out.trim() ? (JSON.parse(out) as Meta) : undefined
-}
-
-/** Gone, or on its way out (deletion does not wait for the namespace to finish terminating). */
-const namespaceRemoved = (name: string): boolean => {
-  const ns = namespace(name)
-  return ns === undefined || ns.status?.phase === 'Terminating'
-}
+const namespace = (name: string): NamespaceObject | undefined => namespaceOf(cluster, name)
+const namespaceRemoved = (name: string): boolean => namespaceGone(cluster, name)
 
 const helm = (args: string[]): string =>
   execFileSync(join(cluster.tools, 'helm'), [...args, '--kubeconfig', cluster.kubeconfig], {
